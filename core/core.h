@@ -1,0 +1,297 @@
+/*
+ * referd core: domain logic without I/O.
+ *
+ * Nothing here reads a file, a socket or the clock: "now" is always an
+ * argument (seconds since the epoch), and outcomes are enum values, never
+ * log lines.  Only libc and libcrypto are used.
+ */
+#ifndef REFERD_CORE_H
+#define REFERD_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Every limit of the program, in one place.  The HTTP limits are repeated
+ * in the web server configurations under etc/.
+ */
+#define MAX_BODY		(64 * 1024)	/* request body, bytes */
+#define MAX_JSON_DEPTH		16		/* nesting of request JSON */
+#define MAX_URI			2048		/* request URI, bytes */
+#define MAX_PARAM		8192		/* any one FastCGI parameter */
+#define MAX_REQUEST_ID		64		/* X-Request-Id, characters */
+#define MAX_FIELD		256		/* any string field of a body */
+#define MAX_EVENT_ID		128		/* webhook-id / event id */
+#define MAX_SIG_HEADER		1024		/* webhook-signature header */
+#define MAX_SIGS		8		/* signatures in that header */
+#define SIG_TOLERANCE		300		/* webhook timestamp skew, s */
+#define MAX_CODE_INPUT		32		/* a code as typed by a person */
+#define CODE_LEN		8		/* a minted code */
+#define MAX_CONF_LINE		1024		/* config file line */
+#define MAX_CONF_FILE		(256 * 1024)	/* config file size */
+#define MAX_LIST		32		/* entries of a list key */
+#define MAX_DOMAINS		100000		/* disposable domain list */
+#define CONF_STR		256		/* config string values */
+#define MONEY_MAX		999999999999LL	/* DECIMAL(12,2) in cents */
+
+/*
+ * Codes (code.c).
+ */
+
+/* The alphabet of minted codes: upper-case base-36. */
+#define CODE_ALPHABET "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+int	 code_mint(char out[CODE_LEN + 1]);
+int	 code_normalize(const char *in, size_t len, char out[CODE_LEN + 1]);
+int	 code_valid(const char *s);
+
+/*
+ * Money (money.c): decimal strings <-> integer minor units.
+ */
+enum money_rc {
+	MONEY_OK,
+	MONEY_EMPTY,		/* "" */
+	MONEY_SYNTAX,		/* not [0-9]+(.[0-9]{1,2})? */
+	MONEY_PRECISION,	/* more than two decimals */
+	MONEY_RANGE,		/* above MONEY_MAX */
+};
+
+enum money_rc	 money_parse(const char *s, int64_t *minor);
+int		 money_format(int64_t minor, char *buf, size_t sz);
+int		 currency_valid(const char *s);
+
+/*
+ * The referral state machine (fsm.c).
+ */
+enum ref_state {
+	RS_PENDING,
+	RS_CONVERTED,
+	RS_REWARDED,
+	RS_VOIDED,
+	RS__MAX
+};
+
+enum ref_event {
+	RE_CONVERT,		/* qualifying order */
+	RE_REWARD,		/* hold period over, not held */
+	RE_APPROVE,		/* ops approved a held referral */
+	RE_HOLD,		/* a fraud rule held it for review */
+	RE_VOID,		/* manual void */
+	RE_REFUND,		/* the converting order was refunded */
+	RE__MAX
+};
+
+enum fsm_rc {
+	FSM_OK,			/* transition taken (maybe to same state) */
+	FSM_NOOP,		/* already there: nothing to do, not an error */
+	FSM_INVALID,		/* not allowed from this state */
+};
+
+/* Side effects the caller must perform with the transition. */
+#define FSM_A_REWARD	0x01	/* insert the two rewards and outbox rows */
+#define FSM_A_REVOKE	0x02	/* enqueue reward.revoked per reward */
+#define FSM_A_REVIEW	0x04	/* review state changes (hold/approve) */
+
+struct fsm_step {
+	enum fsm_rc	 rc;
+	enum ref_state	 next;
+	unsigned int	 actions;	/* FSM_A_* */
+};
+
+struct fsm_step	 fsm_next(enum ref_state, enum ref_event);
+const char	*fsm_state_name(enum ref_state);
+const char	*fsm_event_name(enum ref_event);
+int		 fsm_state_parse(const char *, enum ref_state *);
+
+/*
+ * Fraud rules and the attribution decision (attr.c).
+ */
+enum rule {
+	RULE_NONE,
+	RULE_CODE_UNKNOWN,	/* reject */
+	RULE_CODE_EXPIRED,	/* reject */
+	RULE_CODE_DISABLED,	/* reject */
+	RULE_SELF_REFERRAL,	/* reject */
+	RULE_REFERRER_FLAGGED,	/* reject */
+	RULE_DEVICE_MATCH,	/* reject */
+	RULE_SAME_IP,		/* hold */
+	RULE_DISPOSABLE_EMAIL,	/* hold */
+	RULE_REFERRER_VELOCITY,	/* hold */
+	RULE_IP_VELOCITY,	/* hold */
+	RULE_PAYMENT_MATCH,	/* void at reward time */
+	RULE_MANUAL,		/* ops action */
+	RULE__MAX
+};
+
+enum attr_result {
+	ATTR_NONE,		/* no code given */
+	ATTR_ATTRIBUTED,
+	ATTR_HELD,		/* attributed, rewards wait for review */
+	ATTR_REJECTED,
+	ATTR__MAX
+};
+
+enum code_state {
+	CODE_NONE,		/* no code in the request */
+	CODE_FOUND,
+	CODE_UNKNOWN,
+};
+
+/* What the database knows when a new user signs up with a code. */
+struct attr_facts {
+	enum code_state	 code;
+	int64_t		 expires_at;	/* 0: never */
+	int64_t		 disabled_at;	/* 0: not disabled */
+	int64_t		 referrer_id;
+	int64_t		 referee_id;
+	int		 referrer_flagged;
+	int		 device_match;	/* referee device == one of referrer's */
+	int		 ip_match;	/* referee IP == referrer's signup IP */
+	int		 disposable_email;
+	long		 referrer_hour;	/* attributions to referrer, last hour */
+	long		 ip_hour;	/* signups from this IP, last hour */
+};
+
+struct attr_limits {
+	long		 max_per_referrer_hour;
+	long		 max_per_ip_hour;
+};
+
+struct attr_decision {
+	enum attr_result result;
+	enum rule	 rule;		/* deciding rule, RULE_NONE if clean */
+	unsigned int	 fired;		/* bit (1 << rule) of every rule hit */
+};
+
+struct attr_decision attr_decide(const struct attr_facts *,
+		    const struct attr_limits *, int64_t now);
+const char	*attr_result_name(enum attr_result);
+const char	*rule_name(enum rule);
+int		 rule_is_reject(enum rule);
+int		 domain_listed(const char *const *sorted, size_t n,
+		    const char *email_or_domain);
+const char	*email_domain(const char *email);
+
+/*
+ * Standard Webhooks signatures (sig.c).
+ */
+#define SIG_KEY_MAX	128
+#define SIG_B64_LEN	44		/* base64 of a SHA-256 MAC */
+#define SIG_LEN		(3 + SIG_B64_LEN) /* "v1," + base64 */
+
+enum sig_rc {
+	SIG_OK,
+	SIG_MALFORMED,		/* header missing or not v1,<base64> */
+	SIG_BAD_TIMESTAMP,	/* not a decimal number */
+	SIG_TOO_OLD,
+	SIG_TOO_NEW,
+	SIG_MISMATCH,
+};
+
+struct sig_key {
+	unsigned char	 key[SIG_KEY_MAX];
+	size_t		 len;
+};
+
+int		 sig_key_parse(const char *whsec, struct sig_key *);
+int		 sig_sign(const struct sig_key *, const char *id, int64_t ts,
+		    const char *body, size_t bodysz, char out[SIG_LEN + 1]);
+enum sig_rc	 sig_verify(const struct sig_key *, const char *id,
+		    const char *ts, const char *body, size_t bodysz,
+		    const char *header, int64_t now);
+const char	*sig_rc_name(enum sig_rc);
+int		 ct_streq(const char *a, const char *b);
+
+/*
+ * Configuration (conf.c).
+ */
+struct reward_def {
+	char		 type[32];	/* credit, coupon or points */
+	int64_t		 amount;	/* minor units */
+	char		 currency[8];
+};
+
+struct conf {
+	/* database */
+	char	 db_socket[CONF_STR];
+	char	 db_host[CONF_STR];
+	long	 db_port;
+	char	 db_user[CONF_STR];
+	char	 db_password[CONF_STR];
+	char	 db_name[CONF_STR];
+	char	 stats_db_socket[CONF_STR];
+	char	 stats_db_host[CONF_STR];
+	long	 stats_db_port;
+	char	 stats_db_user[CONF_STR];
+	char	 stats_db_password[CONF_STR];
+	char	 stats_db_name[CONF_STR];
+	/* FastCGI process */
+	char	 listen[CONF_STR];	/* unix socket path; "" = inherited */
+	char	 socket_owner[CONF_STR];
+	char	 socket_group[CONF_STR];
+	long	 socket_mode;		/* octal in the file */
+	long	 workers;
+	char	 log_file[CONF_STR];	/* "" = stderr */
+	char	 pid_file[CONF_STR];
+	char	 metrics_dir[CONF_STR];	/* shared counters, see fcgi/ */
+	/* keys */
+	char	 api_key[CONF_STR];
+	char	 admin_api_key[CONF_STR];
+	char	 webhook_secret[CONF_STR];
+	char	 outbound_secret[CONF_STR];
+	/* landing and codes */
+	char	 base_url[CONF_STR];	/* public base, for code URLs */
+	char	 landing_url[CONF_STR];
+	char	 cookie_name[64];
+	long	 attribution_window_days;
+	long	 code_cache_seconds;
+	long	 click_flush_ms;
+	/* conversions and rewards */
+	char	 qualifying_events[MAX_LIST][64];
+	size_t	 qualifying_eventsz;
+	int64_t	 min_order_amount;	/* minor units */
+	long	 hold_days;
+	struct reward_def reward_referrer;
+	struct reward_def reward_referee;
+	/* fraud */
+	long	 max_signups_per_referrer_per_hour;
+	long	 max_signups_per_ip_per_hour;
+	char	 disposable_domains_file[CONF_STR];
+	/* dispatcher */
+	char	 reward_url_credit[CONF_STR];
+	char	 reward_url_coupon[CONF_STR];
+	char	 reward_url_points[CONF_STR];
+	long	 dispatch_concurrency;
+	long	 dispatch_max_attempts;
+	long	 dispatch_connect_timeout_ms;
+	long	 dispatch_timeout_ms;
+	long	 dispatch_lease_seconds;
+	long	 dispatch_batch;
+	long	 dispatch_poll_ms;
+	char	 dispatch_log_file[CONF_STR];
+	char	 dispatch_pid_file[CONF_STR];
+	/* console */
+	long	 console_refresh_ms;
+};
+
+void		 conf_defaults(struct conf *);
+int		 conf_parse(struct conf *, const char *buf, size_t len,
+		    const char *fname, char *err, size_t errsz);
+int		 conf_check(const struct conf *, char *err, size_t errsz);
+int		 conf_is_qualifying(const struct conf *, const char *type);
+
+/*
+ * Utilities (util.c): small pure helpers shared by every binary.
+ */
+int		 userid_parse(const char *s, size_t len, int64_t *);
+int		 utf8_valid(const char *s, size_t len);
+int		 request_id_valid(const char *s, size_t len);
+int		 b64_encode(const unsigned char *in, size_t len, char *out,
+		    size_t outsz);
+int		 b64_decode(const char *in, size_t len, unsigned char *out,
+		    size_t outsz, size_t *outlen);
+int		 hex_encode(const unsigned char *in, size_t len, char *out,
+		    size_t outsz);
+int		 sha256_hex(const void *in, size_t len, char out[65]);
+
+#endif /* !REFERD_CORE_H */

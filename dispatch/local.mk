@@ -1,0 +1,1 @@
+# dispatch/: see its issue.

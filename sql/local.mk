@@ -1,0 +1,17 @@
+# sql/: the data layer (part of libreferd.a) and the migrator.
+libreferd_a_SOURCES += \
+	sql/sql.h \
+	sql/db.c \
+	sql/file.c \
+	sql/ops.c \
+	sql/outbox.c \
+	sql/stmt.c
+
+sbin_PROGRAMS += referd-migrate
+referd_migrate_SOURCES = sql/migrate.c
+referd_migrate_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) \
+	-DMIGRATIONS_DIR='"$(pkgdatadir)/migrations"'
+referd_migrate_LDADD = $(REFERD_LIBS)
+
+migrationsdir = $(pkgdatadir)/migrations
+dist_migrations_DATA = sql/migrations/001_initial.sql

@@ -1,0 +1,294 @@
+/*
+ * referd data layer: MariaDB through prepared statements.
+ *
+ * One statement table (stmt.c), prepared once per connection.  Every
+ * operation runs inside db_txn() or db_read(), which own reconnecting,
+ * re-preparing and retrying: an operation body must therefore be safe to
+ * run again from the start (it resets its outputs first).
+ */
+#ifndef REFERD_SQL_H
+#define REFERD_SQL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <mysql.h>
+
+#include "core.h"
+
+#define DB_MAX_TRIES		8	/* transaction attempts */
+#define DB_MAX_PARAMS		16	/* placeholders in one statement */
+#define DB_CONNECT_TIMEOUT	3	/* seconds */
+#define DB_RW_TIMEOUT		30	/* seconds, read and write */
+#define DB_LOCK_WAIT		5	/* innodb_lock_wait_timeout, seconds */
+#define MAX_REASON		512	/* void reason, audit detail */
+#define MAX_OPERATOR		64
+
+enum stmt {
+	STMT_CODE_BY_USER,
+	STMT_CODE_BY_CODE,
+	STMT_CODE_INSERT,
+	STMT_SIGNAL_INSERT,
+	STMT_SIGNAL_GET,
+	STMT_SIGNAL_SET_RESULT,
+	STMT_DEVICE_INSERT,
+	STMT_DEVICE_MATCH,
+	STMT_FLAGGED_GET,
+	STMT_FLAGGED_INSERT,
+	STMT_SIGNAL_IP_MATCH,
+	STMT_REFERRER_HOUR,
+	STMT_IP_HOUR,
+	STMT_REFERRAL_INSERT,
+	STMT_REFERRAL_BY_ID,
+	STMT_REFERRAL_BY_ID_LOCK,
+	STMT_REFERRAL_BY_REFEREE,
+	STMT_REFERRAL_BY_ORDER_LOCK,
+	STMT_REFERRAL_CONVERT,
+	STMT_REFERRAL_REWARD,
+	STMT_REFERRAL_VOID,
+	STMT_REFERRAL_SET_REVIEW,
+	STMT_REFERRALS_DUE,
+	STMT_REWARD_INSERT,
+	STMT_REWARD_LIST,
+	STMT_REWARD_REVOKE,
+	STMT_OUTBOX_INSERT,
+	STMT_EVENT_INSERT,
+	STMT_EVENT_GET,
+	STMT_EVENT_SET_OUTCOME,
+	STMT_PAYFP_INSERT,
+	STMT_PAYFP_MATCH,
+	STMT_FLAG_INSERT,
+	STMT_AUDIT_INSERT,
+	STMT_CLICKS_ADD,
+	STMT_STATS_COUNTS,
+	STMT_STATS_CLICKS,
+	STMT_STATS_REWARDS,
+	STMT_OUTBOX_CLAIM_SELECT,
+	STMT_OUTBOX_CLAIM_MARK,
+	STMT_OUTBOX_GET,
+	STMT_OUTBOX_DELIVERED,
+	STMT_OUTBOX_RETRY,
+	STMT_OUTBOX_DEAD,
+	STMT_OUTBOX_RELEASE,
+	STMT_OUTBOX_REQUEUE,
+	STMT_OUTBOX_COUNTS,
+	STMT_PING,
+	STMT__MAX
+};
+
+enum db_rc {
+	DB_OK,
+	DB_NOOP,		/* nothing to do: already in that state */
+	DB_DUP,			/* already exists; outputs hold the first */
+	DB_NOTFOUND,
+	DB_CONFLICT,		/* same key, different content */
+	DB_INVALID,		/* not allowed in the current state */
+	DB_RETRY,		/* internal: transient, replay the txn */
+	DB_ERR,			/* failure, logged */
+	DB_UNAVAILABLE,		/* cannot reach the database */
+};
+
+struct db {
+	MYSQL		*my;
+	MYSQL_STMT	*stmts[STMT__MAX];
+	const struct conf *conf;
+	int		 stats;		/* connect with stats_db_* keys */
+	int		 up;		/* connected and prepared */
+	unsigned int	 err;		/* last server/client errno */
+	char		 errmsg[256];
+	unsigned long	 retries;	/* replays, for metrics */
+	unsigned long	 reconnects;
+
+};
+
+typedef enum db_rc (*db_fn)(struct db *, void *);
+
+/* db.c */
+struct db	*db_new(const struct conf *, int stats);
+void		 db_free(struct db *);
+int		 db_connect(struct db *);
+MYSQL		*db_connect_raw(const struct conf *, int stats, unsigned int *err,
+		    char *msg, size_t msgsz);
+enum db_rc	 db_txn(struct db *, db_fn, void *);
+enum db_rc	 db_read(struct db *, db_fn, void *);
+enum db_rc	 db_exec(struct db *, enum stmt, const char *fmt, ...);
+enum db_rc	 db_fetch(struct db *, enum stmt, const char *fmt, ...);
+void		 db_done(struct db *, enum stmt);
+int64_t		 db_affected(struct db *, enum stmt);
+int64_t		 db_insert_id(struct db *, enum stmt);
+enum db_rc	 db_ping(struct db *);
+const char	*db_rc_name(enum db_rc);
+void		 db_log(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* stmt.c */
+const char	*stmt_sql(enum stmt);
+
+/* file.c */
+char		*file_read(const char *path, size_t max, size_t *len,
+		    char *err, size_t errsz);
+int		 conf_load(struct conf *, const char *path, char *err,
+		    size_t errsz);
+char		**domains_load(const char *path, size_t *n, char *err,
+		    size_t errsz);
+void		 domains_free(char **, size_t);
+
+/* ops.c: the operations of the API, the console and the workers. */
+struct code_row {
+	int64_t		 user_id;
+	char		 code[CODE_LEN + 1];
+	int64_t		 created_at;
+	int64_t		 expires_at;	/* 0: never */
+	int64_t		 disabled_at;	/* 0: enabled */
+};
+
+struct signup_in {
+	int64_t		 user_id;
+	char		 code[CODE_LEN + 1];	/* "" if none given */
+	int		 code_given;		/* a code was sent, maybe bad */
+	char		 email_domain[256];	/* "" if none */
+	char		 ip[46];
+	char		 device[MAX_FIELD + 1];
+	int		 disposable;		/* domain is on the list */
+};
+
+struct signup_out {
+	char		 code[CODE_LEN + 1];	/* the new user's own code */
+	enum attr_result result;
+	enum rule	 rule;
+	int64_t		 referral_id;		/* 0 if none */
+	int64_t		 referrer_id;
+	enum ref_state	 status;
+	char		 review[16];
+};
+
+struct event_in {
+	char		 id[MAX_EVENT_ID + 1];
+	char		 type[64];
+	int64_t		 user_id;
+	char		 order_id[MAX_FIELD + 1];
+	int64_t		 amount;		/* minor units */
+	char		 currency[4];
+	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
+	char		 body_sha256[65];
+};
+
+enum outcome {
+	OUT_CONVERTED,
+	OUT_DUPLICATE,
+	OUT_IGNORED,
+	OUT_BELOW_MINIMUM,
+	OUT_NO_REFERRAL,
+	OUT_VOIDED,
+	OUT__MAX
+};
+
+struct event_out {
+	enum outcome	 outcome;
+	int64_t		 referral_id;
+	int		 rewarded;		/* rewards issued now */
+	char		 reason[32];		/* detail of ignored/voided */
+};
+
+struct reward_row {
+	int64_t		 id;
+	char		 role[16];
+	int64_t		 user_id;
+	char		 type[16];
+	int64_t		 amount;
+	char		 currency[4];
+	char		 status[16];		/* issued, revoked */
+	int64_t		 issued_at;
+	char		 delivery[16];		/* outbox status */
+	int64_t		 attempts;
+	char		 last_error[MAX_REASON + 1];
+};
+
+struct referral_row {
+	int64_t		 id;
+	int64_t		 referrer_id;
+	int64_t		 referee_id;
+	char		 code[CODE_LEN + 1];
+	enum ref_state	 status;
+	char		 review[16];
+	char		 review_rule[32];
+	char		 conversion_event[MAX_EVENT_ID + 1];
+	char		 conversion_order[MAX_FIELD + 1];
+	int64_t		 created_at;
+	int64_t		 converted_at;
+	int64_t		 rewarded_at;
+	int64_t		 voided_at;
+	char		 void_reason[MAX_REASON + 1];
+	struct reward_row rewards[2];
+	size_t		 rewardsz;
+};
+
+#define STATS_MAX_REWARDS 8
+struct stats_row {
+	int64_t		 user_id;
+	char		 code[CODE_LEN + 1];	/* "" if none */
+	int64_t		 clicks;
+	int64_t		 signups;
+	int64_t		 pending, converted, rewarded, voided, held;
+	struct {
+		char	 type[16];
+		char	 currency[4];
+		int64_t	 amount;
+	}		 rewards[STATS_MAX_REWARDS];
+	size_t		 rewardsz;
+};
+
+struct outbox_row {
+	int64_t		 id;
+	int64_t		 reward_id;
+	char		 event[32];
+	char		 key[64];
+	char		 reward_type[16];
+	char		*payload;		/* malloc'd; outbox_rows_free */
+	int64_t		 attempts;
+};
+
+struct outbox_counts {
+	int64_t		 pending, due, inflight, delivered, dead;
+	int64_t		 delivered_today;
+};
+
+const char	*outcome_name(enum outcome);
+enum db_rc	 db_code_get(struct db *, int64_t user, struct code_row *);
+enum db_rc	 db_code_lookup(struct db *, const char *code,
+		    struct code_row *);
+enum db_rc	 db_code_mint(struct db *, int64_t user, int64_t now,
+		    struct code_row *);
+enum db_rc	 db_signup(struct db *, const struct signup_in *, int64_t now,
+		    struct signup_out *);
+enum db_rc	 db_event_apply(struct db *, const struct event_in *,
+		    int64_t now, struct event_out *);
+enum db_rc	 db_reward_issue(struct db *, int64_t referral, int64_t now);
+enum db_rc	 db_rewards_due(struct db *, int64_t now, int64_t *ids,
+		    size_t max, size_t *n);
+enum db_rc	 db_referral_void(struct db *, int64_t id, const char *reason,
+		    const char *operator, int64_t now);
+enum db_rc	 db_referral_approve(struct db *, int64_t id,
+		    const char *operator, int64_t now);
+enum db_rc	 db_user_flag(struct db *, int64_t user, const char *reason,
+		    const char *operator, int64_t now);
+enum db_rc	 db_referral_get(struct db *, int64_t id,
+		    struct referral_row *);
+enum db_rc	 db_stats_get(struct db *, int64_t user, struct stats_row *);
+enum db_rc	 db_clicks_add(struct db *, const char *code, int64_t day,
+		    int64_t n);
+enum db_rc	 db_outbox_claim(struct db *, const char *owner, int64_t now,
+		    long lease, struct outbox_row *, size_t max, size_t *n);
+enum db_rc	 db_outbox_delivered(struct db *, int64_t id, const char *owner,
+		    int status, int64_t now);
+enum db_rc	 db_outbox_retry(struct db *, int64_t id, const char *owner,
+		    int64_t next_at, int status, const char *err);
+enum db_rc	 db_outbox_dead(struct db *, int64_t id, const char *owner,
+		    int status, const char *err);
+enum db_rc	 db_outbox_release(struct db *, const char *owner);
+enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
+		    const char *operator, int64_t now);
+enum db_rc	 db_outbox_counts(struct db *, int64_t now,
+		    struct outbox_counts *);
+void		 outbox_rows_free(struct outbox_row *, size_t);
+
+#endif /* !REFERD_SQL_H */

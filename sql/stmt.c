@@ -1,0 +1,213 @@
+/*
+ * The statement table: every SQL statement referd runs, prepared once per
+ * connection.  Placeholders are bound by db_exec() from a format string
+ * (see db.c); times cross as Unix seconds via FROM_UNIXTIME/UNIX_TIMESTAMP
+ * in a session whose time zone is UTC.
+ */
+#include "config.h"
+
+#include <assert.h>
+
+#include "sql.h"
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_CODE_BY_USER] =
+	    "SELECT user_id, code, UNIX_TIMESTAMP(created_at), "
+	    "UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(disabled_at) "
+	    "FROM referral_codes WHERE user_id = ?",
+	[STMT_CODE_BY_CODE] =
+	    "SELECT user_id, code, UNIX_TIMESTAMP(created_at), "
+	    "UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(disabled_at) "
+	    "FROM referral_codes WHERE code = ?",
+	[STMT_CODE_INSERT] =
+	    "INSERT INTO referral_codes (user_id, code, created_at) "
+	    "VALUES (?, ?, FROM_UNIXTIME(?))",
+	[STMT_SIGNAL_INSERT] =
+	    "INSERT INTO user_signals (user_id, email_domain, signup_ip, "
+	    "device_fingerprint, code_used, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[STMT_SIGNAL_GET] =
+	    "SELECT s.attribution, s.attribution_rule, s.referral_id, "
+	    "r.referrer_id, r.status, r.review FROM user_signals s "
+	    "LEFT JOIN referrals r ON r.id = s.referral_id "
+	    "WHERE s.user_id = ?",
+	[STMT_SIGNAL_SET_RESULT] =
+	    "UPDATE user_signals SET attribution = ?, attribution_rule = ?, "
+	    "referral_id = ? WHERE user_id = ?",
+	[STMT_DEVICE_INSERT] =
+	    "INSERT IGNORE INTO user_devices (user_id, fingerprint, "
+	    "first_seen) VALUES (?, ?, FROM_UNIXTIME(?))",
+	[STMT_DEVICE_MATCH] =
+	    "SELECT COUNT(*) FROM user_devices "
+	    "WHERE user_id = ? AND fingerprint = ?",
+	[STMT_FLAGGED_GET] =
+	    "SELECT COUNT(*) FROM flagged_users WHERE user_id = ?",
+	[STMT_FLAGGED_INSERT] =
+	    "INSERT IGNORE INTO flagged_users (user_id, reason, flagged_by, "
+	    "created_at) VALUES (?, ?, ?, FROM_UNIXTIME(?))",
+	[STMT_SIGNAL_IP_MATCH] =
+	    "SELECT COUNT(*) FROM user_signals "
+	    "WHERE user_id = ? AND signup_ip = ?",
+	[STMT_REFERRER_HOUR] =
+	    "SELECT COUNT(*) FROM referrals WHERE referrer_id = ? "
+	    "AND created_at > FROM_UNIXTIME(?)",
+	[STMT_IP_HOUR] =
+	    "SELECT COUNT(*) FROM user_signals WHERE signup_ip = ? "
+	    "AND created_at > FROM_UNIXTIME(?) AND user_id <> ?",
+	[STMT_REFERRAL_INSERT] =
+	    "INSERT INTO referrals (referrer_id, referee_id, code, review, "
+	    "review_rule, created_at) VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+#define REFERRAL_COLS \
+	    "SELECT id, referrer_id, referee_id, code, status, review, " \
+	    "review_rule, conversion_event, conversion_order, " \
+	    "UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(converted_at), " \
+	    "UNIX_TIMESTAMP(rewarded_at), UNIX_TIMESTAMP(voided_at), " \
+	    "void_reason FROM referrals "
+	[STMT_REFERRAL_BY_ID] = REFERRAL_COLS "WHERE id = ?",
+	[STMT_REFERRAL_BY_ID_LOCK] = REFERRAL_COLS "WHERE id = ? FOR UPDATE",
+	[STMT_REFERRAL_BY_REFEREE] = REFERRAL_COLS "WHERE referee_id = ?",
+	[STMT_REFERRAL_BY_ORDER_LOCK] = REFERRAL_COLS
+	    "WHERE referee_id = ? AND conversion_order = ? FOR UPDATE",
+	[STMT_REFERRAL_CONVERT] =
+	    "UPDATE referrals SET status = 'converted', conversion_event = ?, "
+	    "conversion_order = ?, converted_at = FROM_UNIXTIME(?) "
+	    "WHERE referee_id = ? AND status = 'pending'",
+	[STMT_REFERRAL_REWARD] =
+	    "UPDATE referrals SET status = 'rewarded', "
+	    "rewarded_at = FROM_UNIXTIME(?) WHERE id = ? "
+	    "AND status = 'converted' AND review <> 'held' "
+	    "AND converted_at <= FROM_UNIXTIME(?)",
+	[STMT_REFERRAL_VOID] =
+	    "UPDATE referrals SET status = 'voided', void_reason = ?, "
+	    "voided_at = FROM_UNIXTIME(?) WHERE id = ? AND status = ?",
+	[STMT_REFERRAL_SET_REVIEW] =
+	    "UPDATE referrals SET review = ?, review_rule = ? "
+	    "WHERE id = ? AND review = ?",
+	[STMT_REFERRALS_DUE] =
+	    "SELECT id FROM referrals WHERE status = 'converted' "
+	    "AND converted_at <= FROM_UNIXTIME(?) AND review <> 'held' "
+	    "ORDER BY converted_at LIMIT ?",
+	[STMT_REWARD_INSERT] =
+	    "INSERT INTO referral_rewards (referral_id, role, user_id, type, "
+	    "amount, currency, issued_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[STMT_REWARD_LIST] =
+	    "SELECT w.id, w.role, w.user_id, w.type, w.amount, w.currency, "
+	    "w.status, UNIX_TIMESTAMP(w.issued_at), o.status, o.attempts, "
+	    "o.last_error FROM referral_rewards w LEFT JOIN outbox o "
+	    "ON o.reward_id = w.id AND o.event = 'reward.issued' "
+	    "WHERE w.referral_id = ? ORDER BY w.role DESC",
+	[STMT_REWARD_REVOKE] =
+	    "UPDATE referral_rewards SET status = 'revoked', "
+	    "revoked_at = FROM_UNIXTIME(?) WHERE id = ? AND status = 'issued'",
+	[STMT_OUTBOX_INSERT] =
+	    "INSERT INTO outbox (reward_id, event, idempotency_key, "
+	    "reward_type, payload, next_attempt_at, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	[STMT_EVENT_INSERT] =
+	    "INSERT INTO inbound_events (source, event_id, body_sha256, type, "
+	    "user_id, order_id, received_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[STMT_EVENT_GET] =
+	    "SELECT body_sha256, outcome, referral_id FROM inbound_events "
+	    "WHERE source = ? AND event_id = ?",
+	[STMT_EVENT_SET_OUTCOME] =
+	    "UPDATE inbound_events SET outcome = ?, referral_id = ? "
+	    "WHERE id = ?",
+	[STMT_PAYFP_INSERT] =
+	    "INSERT IGNORE INTO payment_fingerprints (user_id, fingerprint, "
+	    "first_seen) VALUES (?, ?, FROM_UNIXTIME(?))",
+	[STMT_PAYFP_MATCH] =
+	    "SELECT COUNT(*) FROM payment_fingerprints "
+	    "WHERE user_id = ? AND fingerprint = ?",
+	[STMT_FLAG_INSERT] =
+	    "INSERT INTO fraud_flags (referral_id, user_id, referrer_id, rule, "
+	    "decision, detail, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	[STMT_AUDIT_INSERT] =
+	    "INSERT INTO audit_log (at, operator, action, referral_id, "
+	    "target_user, detail) VALUES (FROM_UNIXTIME(?), ?, ?, ?, ?, ?)",
+	[STMT_CLICKS_ADD] =
+	    "INSERT INTO click_counts (code, day, clicks) "
+	    "VALUES (?, DATE(FROM_UNIXTIME(?)), ?) "
+	    "ON DUPLICATE KEY UPDATE clicks = clicks + VALUES(clicks)",
+	[STMT_STATS_COUNTS] =
+	    "SELECT COUNT(*), "
+	    "COALESCE(SUM(status = 'pending'), 0), "
+	    "COALESCE(SUM(status = 'converted'), 0), "
+	    "COALESCE(SUM(status = 'rewarded'), 0), "
+	    "COALESCE(SUM(status = 'voided'), 0), "
+	    "COALESCE(SUM(review = 'held' AND status <> 'voided'), 0) "
+	    "FROM referrals WHERE referrer_id = ?",
+	[STMT_STATS_CLICKS] =
+	    "SELECT COALESCE(SUM(clicks), 0) FROM click_counts WHERE code = ?",
+	[STMT_STATS_REWARDS] =
+	    "SELECT type, currency, SUM(amount) FROM referral_rewards "
+	    "WHERE user_id = ? AND role = 'referrer' AND status = 'issued' "
+	    "GROUP BY type, currency ORDER BY type, currency",
+	/*
+	 * Claiming is two statements in one transaction: lock due rows that
+	 * no one else has locked, then lease them.  SKIP LOCKED is only an
+	 * optimisation (it is not cluster-wide on Galera): the conditional
+	 * UPDATE of CLAIM_MARK is what makes a row one dispatcher's.
+	 */
+	[STMT_OUTBOX_CLAIM_SELECT] =
+	    "SELECT id FROM outbox WHERE (status = 'pending' "
+	    "AND next_attempt_at <= FROM_UNIXTIME(?)) OR (status = 'inflight' "
+	    "AND lease_until < FROM_UNIXTIME(?)) ORDER BY next_attempt_at "
+	    "LIMIT ? FOR UPDATE SKIP LOCKED",
+	[STMT_OUTBOX_CLAIM_MARK] =
+	    "UPDATE outbox SET status = 'inflight', lease_owner = ?, "
+	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
+	    "WHERE id = ? AND ((status = 'pending' AND next_attempt_at <= "
+	    "FROM_UNIXTIME(?)) OR (status = 'inflight' AND lease_until < "
+	    "FROM_UNIXTIME(?)))",
+	[STMT_OUTBOX_GET] =
+	    "SELECT id, reward_id, event, idempotency_key, reward_type, "
+	    "payload, attempts FROM outbox WHERE id = ?",
+	[STMT_OUTBOX_DELIVERED] =
+	    "UPDATE outbox SET status = 'delivered', last_status = ?, "
+	    "last_error = NULL, delivered_at = FROM_UNIXTIME(?), "
+	    "lease_owner = NULL, lease_until = NULL "
+	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
+	[STMT_OUTBOX_RETRY] =
+	    "UPDATE outbox SET status = 'pending', last_status = ?, "
+	    "last_error = ?, next_attempt_at = FROM_UNIXTIME(?), "
+	    "lease_owner = NULL, lease_until = NULL "
+	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
+	[STMT_OUTBOX_DEAD] =
+	    "UPDATE outbox SET status = 'dead', last_status = ?, "
+	    "last_error = ?, lease_owner = NULL, lease_until = NULL "
+	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
+	[STMT_OUTBOX_RELEASE] =
+	    "UPDATE outbox SET status = 'pending', lease_owner = NULL, "
+	    "lease_until = NULL, attempts = GREATEST(attempts, 1) - 1 "
+	    "WHERE status = 'inflight' AND lease_owner = ?",
+	[STMT_OUTBOX_REQUEUE] =
+	    "UPDATE outbox SET status = 'pending', attempts = 0, "
+	    "next_attempt_at = FROM_UNIXTIME(?) "
+	    "WHERE id = ? AND status = 'dead'",
+	[STMT_OUTBOX_COUNTS] =
+	    "SELECT COALESCE(SUM(status = 'pending'), 0), "
+	    "COALESCE(SUM(status = 'pending' AND "
+	    "next_attempt_at <= FROM_UNIXTIME(?)), 0), "
+	    "COALESCE(SUM(status = 'inflight'), 0), "
+	    "COALESCE(SUM(status = 'delivered'), 0), "
+	    "COALESCE(SUM(status = 'dead'), 0), "
+	    "COALESCE(SUM(status = 'delivered' AND "
+	    "delivered_at >= DATE(FROM_UNIXTIME(?))), 0) FROM outbox",
+	[STMT_PING] = "SELECT 1",
+};
+
+_Static_assert(sizeof(stmts) / sizeof(stmts[0]) == STMT__MAX,
+    "statement table length");
+
+/*
+ * Returns the SQL text of a statement.
+ */
+const char *
+stmt_sql(enum stmt s)
+{
+	assert(s < STMT__MAX && stmts[s] != NULL);
+	return stmts[s];
+}
