@@ -35,3 +35,4 @@ tests_test_util_CFLAGS = $(UNIT_CFLAGS)
 tests_test_util_LDADD = $(UNIT_LDADD)
 
 include $(srcdir)/tests/integration.mk
+include $(srcdir)/tests/fuzz/local.mk
