@@ -439,7 +439,7 @@ referral_fetch(struct db *db, enum stmt s, struct referral_row *r)
 	enum db_rc	 rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = db_fetch(db, s, "llllsssssllllls", &r->id, &r->referrer_id,
+	rc = db_fetch(db, s, "lllsssssslllls", &r->id, &r->referrer_id,
 	    &r->referee_id, r->code, sizeof(r->code), status, sizeof(status),
 	    r->review, sizeof(r->review), r->review_rule,
 	    sizeof(r->review_rule), r->conversion_event,
