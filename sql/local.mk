@@ -1,6 +1,7 @@
 # sql/: the data layer (part of libreferd.a) and the migrator.
 libreferd_a_SOURCES += \
 	sql/sql.h \
+	sql/console.c \
 	sql/db.c \
 	sql/file.c \
 	sql/ops.c \

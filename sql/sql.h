@@ -71,6 +71,13 @@ enum stmt {
 	STMT_OUTBOX_RELEASE,
 	STMT_OUTBOX_REQUEUE,
 	STMT_OUTBOX_COUNTS,
+	STMT_CON_TOP,
+	STMT_CON_FIND,
+	STMT_CON_REFERRALS,
+	STMT_CON_HELD,
+	STMT_CON_FLAGS,
+	STMT_CON_DEAD,
+	STMT_CON_AUDIT,
 	STMT_PING,
 	STMT__MAX
 };
@@ -290,5 +297,87 @@ enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
 enum db_rc	 db_outbox_counts(struct db *, int64_t now,
 		    struct outbox_counts *);
 void		 outbox_rows_free(struct outbox_row *, size_t);
+
+/* console.c: the console's read queries. */
+#define CON_MAX_REWARD_TYPES	4	/* reward types shown per referrer */
+
+struct con_referrer {
+	int64_t		 user_id;
+	char		 code[CODE_LEN + 1];	/* "" if none */
+	int64_t		 clicks;
+	int64_t		 signups;		/* referrals attributed */
+	int64_t		 conversions;		/* converted or rewarded */
+	int64_t		 held;			/* held, not voided */
+	int64_t		 voided;
+	struct {
+		char	 type[16];
+		char	 currency[4];
+		int64_t	 amount;		/* minor units, issued */
+	}		 rewards[CON_MAX_REWARD_TYPES];
+	size_t		 rewardsz;
+};
+
+struct con_referral {
+	int64_t		 id;
+	int64_t		 referee_id;
+	char		 status[16];
+	char		 review[16];
+	char		 review_rule[32];
+	int64_t		 created_at, converted_at, rewarded_at, voided_at;
+	char		 void_reason[MAX_REASON + 1];
+	int64_t		 issued;		/* rewards, minor units */
+	int64_t		 revoked;
+	char		 currency[4];		/* "" if no rewards */
+};
+
+/* A row of the fraud screen: a held referral or a fraud flag. */
+struct con_fraud {
+	int64_t		 flag_id;		/* 0: a held referral */
+	int64_t		 referral_id;		/* 0 if none */
+	int64_t		 user_id;		/* referee or flagged user */
+	int64_t		 referrer_id;		/* 0 if none */
+	char		 rule[32];
+	char		 decision[16];		/* hold, reject, void, ... */
+	char		 detail[MAX_REASON + 1];
+	int64_t		 at;
+	char		 status[16];		/* of the referral, "" if none */
+	char		 review[16];
+};
+
+struct con_dead {
+	int64_t		 id;
+	int64_t		 reward_id;
+	char		 event[32];
+	char		 type[16];
+	int64_t		 attempts;
+	int64_t		 last_status;		/* HTTP status, 0 if none */
+	char		 last_error[MAX_REASON + 1];
+	int64_t		 last_try;		/* next_attempt_at when it died */
+	int64_t		 referral_id;
+	int64_t		 user_id;
+};
+
+struct con_audit {
+	int64_t		 id;
+	int64_t		 at;
+	char		 operator[MAX_OPERATOR + 1];
+	char		 action[32];
+	int64_t		 referral_id;		/* 0 if none */
+	int64_t		 target_user;		/* 0 if none */
+	char		 detail[MAX_REASON + 1];
+};
+
+enum db_rc	 db_referrers_top(struct db *, struct con_referrer *,
+		    size_t max, size_t *n);
+enum db_rc	 db_referrers_find(struct db *, int64_t user, const char *code,
+		    struct con_referrer *, size_t max, size_t *n);
+enum db_rc	 db_referrals_list_by_referrer(struct db *, int64_t referrer,
+		    struct con_referral *, size_t max, size_t *n);
+enum db_rc	 db_fraud_list(struct db *, struct con_fraud *, size_t max,
+		    size_t *n, size_t *held);
+enum db_rc	 db_outbox_dead_list(struct db *, struct con_dead *,
+		    size_t max, size_t *n);
+enum db_rc	 db_audit_list(struct db *, struct con_audit *, size_t max,
+		    size_t *n);
 
 #endif /* !REFERD_SQL_H */

@@ -196,6 +196,57 @@ static const char *const stmts[STMT__MAX] = {
 	    "COALESCE(SUM(status = 'dead'), 0), "
 	    "COALESCE(SUM(status = 'delivered' AND "
 	    "delivered_at >= DATE(FROM_UNIXTIME(?))), 0) FROM outbox",
+	/* The console's read queries (console.c). */
+#define CON_REFERRER_COUNTS \
+	    "COALESCE((SELECT SUM(k.clicks) FROM click_counts k " \
+	    "WHERE k.code = c.code), 0), COUNT(r.id), " \
+	    "COALESCE(SUM(r.status IN ('converted', 'rewarded')), 0), " \
+	    "COALESCE(SUM(r.review = 'held' AND r.status <> 'voided'), 0), " \
+	    "COALESCE(SUM(r.status = 'voided'), 0) "
+	[STMT_CON_TOP] =
+	    "SELECT r.referrer_id, c.code, " CON_REFERRER_COUNTS
+	    "FROM referrals r LEFT JOIN referral_codes c "
+	    "ON c.user_id = r.referrer_id GROUP BY r.referrer_id, c.code "
+	    "ORDER BY 5 DESC, 4 DESC, r.referrer_id LIMIT ?",
+	[STMT_CON_FIND] =
+	    "SELECT c.user_id, c.code, " CON_REFERRER_COUNTS
+	    "FROM referral_codes c LEFT JOIN referrals r "
+	    "ON r.referrer_id = c.user_id WHERE c.user_id = ? OR c.code = ? "
+	    "GROUP BY c.user_id, c.code ORDER BY 5 DESC, c.user_id LIMIT ?",
+	[STMT_CON_REFERRALS] =
+	    "SELECT r.id, r.referee_id, r.status, r.review, r.review_rule, "
+	    "UNIX_TIMESTAMP(r.created_at), UNIX_TIMESTAMP(r.converted_at), "
+	    "UNIX_TIMESTAMP(r.rewarded_at), UNIX_TIMESTAMP(r.voided_at), "
+	    "r.void_reason, COALESCE((SELECT SUM(w.amount) FROM "
+	    "referral_rewards w WHERE w.referral_id = r.id AND "
+	    "w.status = 'issued'), 0), COALESCE((SELECT SUM(w.amount) FROM "
+	    "referral_rewards w WHERE w.referral_id = r.id AND "
+	    "w.status = 'revoked'), 0), (SELECT MIN(w.currency) FROM "
+	    "referral_rewards w WHERE w.referral_id = r.id) "
+	    "FROM referrals r WHERE r.referrer_id = ? "
+	    "ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
+	[STMT_CON_HELD] =
+	    "SELECT r.id, r.referee_id, r.referrer_id, r.review_rule, "
+	    "r.status, r.review, UNIX_TIMESTAMP(r.created_at), "
+	    "(SELECT f.detail FROM fraud_flags f WHERE f.referral_id = r.id "
+	    "AND f.decision = 'hold' ORDER BY f.id DESC LIMIT 1) "
+	    "FROM referrals r WHERE r.review = 'held' AND r.status <> 'voided' "
+	    "ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
+	[STMT_CON_FLAGS] =
+	    "SELECT f.id, f.referral_id, f.user_id, f.referrer_id, f.rule, "
+	    "f.decision, f.detail, UNIX_TIMESTAMP(f.created_at), r.status, "
+	    "r.review FROM fraud_flags f LEFT JOIN referrals r "
+	    "ON r.id = f.referral_id ORDER BY f.created_at DESC, f.id DESC "
+	    "LIMIT ?",
+	[STMT_CON_DEAD] =
+	    "SELECT o.id, o.reward_id, o.event, o.reward_type, o.attempts, "
+	    "o.last_status, o.last_error, UNIX_TIMESTAMP(o.next_attempt_at), "
+	    "w.referral_id, w.user_id FROM outbox o LEFT JOIN "
+	    "referral_rewards w ON w.id = o.reward_id "
+	    "WHERE o.status = 'dead' ORDER BY o.id DESC LIMIT ?",
+	[STMT_CON_AUDIT] =
+	    "SELECT id, UNIX_TIMESTAMP(at), operator, action, referral_id, "
+	    "target_user, detail FROM audit_log ORDER BY id DESC LIMIT ?",
 	[STMT_PING] = "SELECT 1",
 };
 
