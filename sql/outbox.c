@@ -11,6 +11,11 @@
 #include "sql.h"
 
 #define MAX_PAYLOAD	4096	/* an outbox payload we generated */
+#define CLAIM_CHUNK	12	/* ids in STMT_OUTBOX_CLAIM_MARK_N */
+#define SETTLE_CHUNK	13	/* ids in STMT_OUTBOX_{HELD,DELIVERED}_N */
+
+_Static_assert(CLAIM_CHUNK + 4 <= DB_MAX_PARAMS, "claim chunk");
+_Static_assert(SETTLE_CHUNK + 3 <= DB_MAX_PARAMS, "settle chunk");
 
 struct claim_arg {
 	const char	*owner;
@@ -20,49 +25,76 @@ struct claim_arg {
 	size_t		 max, *n;
 };
 
+/* Reads the rows of a claim SELECT into a->rows, up to a->max in all. */
+static enum db_rc
+claim_fetch(struct db *db, struct claim_arg *a, enum stmt s)
+{
+	enum db_rc	 rc;
+
+	if ((rc = db_exec(db, s, "ll", a->now,
+	    (int64_t)(a->max - *a->n))) != DB_OK)
+		return rc;
+	while (*a->n < a->max) {
+		struct outbox_row *o = &a->rows[*a->n];
+
+		memset(o, 0, sizeof(*o));
+		if ((o->payload = malloc(MAX_PAYLOAD)) == NULL) {
+			rc = DB_ERR;
+			break;
+		}
+		rc = db_fetch(db, s, "llssssl", &o->id, &o->reward_id,
+		    o->event, sizeof(o->event), o->key, sizeof(o->key),
+		    o->reward_type, sizeof(o->reward_type), o->payload,
+		    (size_t)MAX_PAYLOAD, &o->attempts);
+		if (rc != DB_OK) {
+			free(o->payload);
+			o->payload = NULL;
+			break;
+		}
+		(*a->n)++;
+	}
+	db_done(db, s);
+	return rc == DB_NOTFOUND || rc == DB_OK ? DB_OK : rc;
+}
+
 static enum db_rc
 claim_fn(struct db *db, void *arg)
 {
 	struct claim_arg *a = arg;
-	int64_t		 ids[512];
-	size_t		 nids = 0, i, max = a->max < 512 ? a->max : 512;
+	size_t		 i, j, k;
+	int64_t		 id[CLAIM_CHUNK];
 	enum db_rc	 rc;
 
 	outbox_rows_free(a->rows, *a->n);
 	*a->n = 0;
-	if ((rc = db_exec(db, STMT_OUTBOX_CLAIM_SELECT, "lll", a->now, a->now,
-	    (int64_t)max)) != DB_OK)
+	/* Expired leases first: they have waited longest. */
+	if ((rc = claim_fetch(db, a, STMT_OUTBOX_CLAIM_EXPIRED)) != DB_OK ||
+	    (rc = claim_fetch(db, a, STMT_OUTBOX_CLAIM_SELECT)) != DB_OK)
 		return rc;
-	while (nids < max && (rc = db_fetch(db, STMT_OUTBOX_CLAIM_SELECT,
-	    "l", &ids[nids])) == DB_OK)
-		nids++;
-	db_done(db, STMT_OUTBOX_CLAIM_SELECT);
-	if (rc != DB_OK && rc != DB_NOTFOUND)
-		return rc;
-	for (i = 0; i < nids; i++) {
-		struct outbox_row *o = &a->rows[*a->n];
-
-		if ((rc = db_exec(db, STMT_OUTBOX_CLAIM_MARK, "slll" "l",
-		    a->owner, a->now + a->lease, ids[i], a->now,
-		    a->now)) != DB_OK)
+	/*
+	 * The rows are locked FOR UPDATE, so the conditional UPDATE leases
+	 * every one of them.  If it does not (another writer got in on a
+	 * cluster where locks are per node), nothing is claimed: better to
+	 * claim again than to send a row someone else holds.
+	 */
+	for (i = 0; i < *a->n; i += CLAIM_CHUNK) {
+		for (j = 0, k = i; j < CLAIM_CHUNK; j++, k++)
+			id[j] = k < *a->n ? a->rows[k].id : 0;
+		k = *a->n - i < CLAIM_CHUNK ? *a->n - i : CLAIM_CHUNK;
+		if ((rc = db_exec(db, STMT_OUTBOX_CLAIM_MARK_N,
+		    "sl" "llllllllllll" "ll", a->owner, a->now + a->lease,
+		    id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
+		    id[8], id[9], id[10], id[11], a->now, a->now)) != DB_OK)
 			return rc;
-		/* Another dispatcher took it between SELECT and UPDATE. */
-		if (db_affected(db, STMT_OUTBOX_CLAIM_MARK) != 1)
-			continue;
-		memset(o, 0, sizeof(*o));
-		if ((o->payload = malloc(MAX_PAYLOAD)) == NULL)
+		if (db_affected(db, STMT_OUTBOX_CLAIM_MARK_N) != (int64_t)k) {
+			db_log("%s: leased %" PRId64 " of %zu locked rows",
+			    __func__, db_affected(db, STMT_OUTBOX_CLAIM_MARK_N),
+			    k);
 			return DB_ERR;
-		(*a->n)++;
-		if ((rc = db_exec(db, STMT_OUTBOX_GET, "l", ids[i])) != DB_OK)
-			return rc;
-		rc = db_fetch(db, STMT_OUTBOX_GET, "llssssl", &o->id,
-		    &o->reward_id, o->event, sizeof(o->event), o->key,
-		    sizeof(o->key), o->reward_type, sizeof(o->reward_type),
-		    o->payload, (size_t)MAX_PAYLOAD, &o->attempts);
-		db_done(db, STMT_OUTBOX_GET);
-		if (rc != DB_OK)
-			return rc == DB_NOTFOUND ? DB_RETRY : rc;
+		}
 	}
+	for (i = 0; i < *a->n; i++)
+		a->rows[i].attempts++;
 	return DB_OK;
 }
 
@@ -191,6 +223,123 @@ db_outbox_dead(struct db *db, int64_t id, const char *owner, int status,
 	struct mark_arg	 a = { STMT_OUTBOX_DEAD, id, owner, 0, status, err };
 
 	return outbox_mark(db, &a);
+}
+
+struct settle_arg {
+	const char		*owner;
+	struct outbox_result	*res;
+	size_t			 n;
+	char			*done;		/* n flags */
+};
+
+/*
+ * Delivered rows, up to SETTLE_CHUNK with the same status and time at
+ * once: lock those still leased to us (they are the ones we keep), then
+ * mark them in one UPDATE.  Fills res[].kept; "done" marks rows handled.
+ */
+static enum db_rc
+settle_delivered(struct db *db, struct settle_arg *a, char *done)
+{
+	struct outbox_result *r, *c[SETTLE_CHUNK];
+	int64_t		 id[SETTLE_CHUNK], got, kept = 0;
+	size_t		 i, j, n = 0;
+	enum db_rc	 rc;
+
+	for (i = 0; i < a->n; i++)
+		if (!done[i] && a->res[i].fate == OUTBOX_DELIVERED)
+			break;
+	if (i == a->n)
+		return DB_NOTFOUND;
+	r = &a->res[i];
+	for (j = i; j < a->n && n < SETTLE_CHUNK; j++)
+		if (!done[j] && a->res[j].fate == OUTBOX_DELIVERED &&
+		    a->res[j].status == r->status && a->res[j].at == r->at) {
+			done[j] = 1;
+			c[n++] = &a->res[j];
+		}
+	for (j = 0; j < SETTLE_CHUNK; j++)
+		id[j] = j < n ? c[j]->id : 0;
+	if ((rc = db_exec(db, STMT_OUTBOX_HELD_N, "s" "lllllllllllll",
+	    a->owner, id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
+	    id[8], id[9], id[10], id[11], id[12])) != DB_OK)
+		return rc;
+	while ((rc = db_fetch(db, STMT_OUTBOX_HELD_N, "l", &got)) == DB_OK)
+		for (j = 0; j < n; j++)
+			if (c[j]->id == got && !c[j]->kept) {
+				c[j]->kept = 1;
+				kept++;
+			}
+	db_done(db, STMT_OUTBOX_HELD_N);
+	if (rc != DB_NOTFOUND)
+		return rc;
+	if (kept == 0)
+		return DB_OK;
+	if ((rc = db_exec(db, STMT_OUTBOX_DELIVERED_N, "Lls" "lllllllllllll",
+	    (int64_t)r->status, r->at, a->owner, id[0], id[1], id[2], id[3],
+	    id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11],
+	    id[12])) != DB_OK)
+		return rc;
+	return db_affected(db, STMT_OUTBOX_DELIVERED_N) == kept ? DB_OK :
+	    DB_ERR;
+}
+
+static enum db_rc
+settle_fn(struct db *db, void *arg)
+{
+	struct settle_arg	*a = arg;
+	struct outbox_result	*r;
+	enum stmt		 s;
+	enum db_rc		 rc;
+	size_t			 i;
+
+	memset(a->done, 0, a->n);
+	for (i = 0; i < a->n; i++)
+		a->res[i].kept = 0;
+	while ((rc = settle_delivered(db, a, a->done)) == DB_OK)
+		continue;
+	if (rc != DB_NOTFOUND)
+		return rc;
+	for (i = 0; i < a->n; i++) {
+		r = &a->res[i];
+		if (r->fate == OUTBOX_DELIVERED)
+			continue;
+		if (r->fate == OUTBOX_RETRY) {
+			s = STMT_OUTBOX_RETRY;
+			rc = db_exec(db, s, "LSlls", (int64_t)r->status,
+			    r->err, r->at, r->id, a->owner);
+		} else {
+			s = STMT_OUTBOX_DEAD;
+			rc = db_exec(db, s, "LSls", (int64_t)r->status,
+			    r->err, r->id, a->owner);
+		}
+		if (rc != DB_OK)
+			return rc;
+		r->kept = db_affected(db, s) == 1;
+	}
+	return DB_OK;
+}
+
+/*
+ * Records the outcomes of n delivery attempts in one transaction (one
+ * commit for a whole batch of transfers).  Each update is conditional on
+ * the row still being leased to "owner"; res[i].kept says whether it was
+ * (if not, the lease expired and the row will be sent again with the same
+ * key).  Returns DB_OK, DB_ERR or DB_UNAVAILABLE.
+ */
+enum db_rc
+db_outbox_settle(struct db *db, const char *owner, struct outbox_result *res,
+    size_t n)
+{
+	struct settle_arg a = { .owner = owner, .res = res, .n = n };
+	enum db_rc	 rc;
+
+	if (n == 0)
+		return DB_OK;
+	if ((a.done = malloc(n)) == NULL)
+		return DB_ERR;
+	rc = db_txn(db, settle_fn, &a);
+	free(a.done);
+	return rc;
 }
 
 /* Gives back every row "owner" holds (SIGTERM), not counting the attempt. */

@@ -63,6 +63,10 @@ enum stmt {
 	STMT_STATS_CLICKS,
 	STMT_STATS_REWARDS,
 	STMT_OUTBOX_CLAIM_SELECT,
+	STMT_OUTBOX_CLAIM_EXPIRED,
+	STMT_OUTBOX_CLAIM_MARK_N,
+	STMT_OUTBOX_HELD_N,
+	STMT_OUTBOX_DELIVERED_N,
 	STMT_OUTBOX_CLAIM_MARK,
 	STMT_OUTBOX_GET,
 	STMT_OUTBOX_DELIVERED,
@@ -297,6 +301,25 @@ enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
 enum db_rc	 db_outbox_counts(struct db *, int64_t now,
 		    struct outbox_counts *);
 void		 outbox_rows_free(struct outbox_row *, size_t);
+
+/* What became of one delivery attempt, for db_outbox_settle(). */
+enum outbox_fate {
+	OUTBOX_DELIVERED,
+	OUTBOX_RETRY,
+	OUTBOX_DEAD,
+};
+
+struct outbox_result {
+	int64_t		 id;
+	enum outbox_fate fate;
+	int		 status;		/* HTTP status, 0: none */
+	int64_t		 at;			/* delivered at / next attempt */
+	char		 err[MAX_REASON + 1];	/* "" on delivery */
+	int		 kept;			/* out: lease was still ours */
+};
+
+enum db_rc	 db_outbox_settle(struct db *, const char *owner,
+		    struct outbox_result *, size_t n);
 
 /* console.c: the console's read queries. */
 #define CON_MAX_REWARD_TYPES	4	/* reward types shown per referrer */

@@ -151,17 +151,44 @@ static const char *const stmts[STMT__MAX] = {
 	 * optimisation (it is not cluster-wide on Galera): the conditional
 	 * UPDATE of CLAIM_MARK is what makes a row one dispatcher's.
 	 */
-	[STMT_OUTBOX_CLAIM_SELECT] =
-	    "SELECT id FROM outbox WHERE (status = 'pending' "
-	    "AND next_attempt_at <= FROM_UNIXTIME(?)) OR (status = 'inflight' "
-	    "AND lease_until < FROM_UNIXTIME(?)) ORDER BY next_attempt_at "
-	    "LIMIT ? FOR UPDATE SKIP LOCKED",
+	/*
+	 * Due rows and rows whose lease expired are two range scans, each
+	 * in index order (ix_outbox_due, ix_outbox_lease) so that LIMIT
+	 * stops early; one query with OR sorted the whole backlog per claim.
+	 */
+#define OUTBOX_CLAIM_COLS \
+	    "SELECT id, reward_id, event, idempotency_key, reward_type, " \
+	    "payload, attempts FROM outbox "
+	[STMT_OUTBOX_CLAIM_SELECT] = OUTBOX_CLAIM_COLS
+	    "WHERE status = 'pending' AND next_attempt_at <= FROM_UNIXTIME(?) "
+	    "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
+	[STMT_OUTBOX_CLAIM_EXPIRED] = OUTBOX_CLAIM_COLS
+	    "WHERE status = 'inflight' AND lease_until < FROM_UNIXTIME(?) "
+	    "ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED",
 	[STMT_OUTBOX_CLAIM_MARK] =
 	    "UPDATE outbox SET status = 'inflight', lease_owner = ?, "
 	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
 	    "WHERE id = ? AND ((status = 'pending' AND next_attempt_at <= "
 	    "FROM_UNIXTIME(?)) OR (status = 'inflight' AND lease_until < "
 	    "FROM_UNIXTIME(?)))",
+	/* The batch forms: 12 or 13 ids each (DB_MAX_PARAMS is 16). */
+#define IDS12 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	[STMT_OUTBOX_CLAIM_MARK_N] =
+	    "UPDATE outbox SET status = 'inflight', lease_owner = ?, "
+	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
+	    "WHERE id IN (" IDS12 ") AND ((status = 'pending' AND "
+	    "next_attempt_at <= FROM_UNIXTIME(?)) OR (status = 'inflight' AND "
+	    "lease_until < FROM_UNIXTIME(?)))",
+	[STMT_OUTBOX_HELD_N] =
+	    "SELECT id FROM outbox WHERE status = 'inflight' AND "
+	    "lease_owner = ? AND id IN (" IDS12 ", ?) FOR UPDATE",
+	[STMT_OUTBOX_DELIVERED_N] =
+	    "UPDATE outbox SET status = 'delivered', last_status = ?, "
+	    "last_error = NULL, delivered_at = FROM_UNIXTIME(?), "
+	    "lease_owner = NULL, lease_until = NULL "
+	    "WHERE status = 'inflight' AND lease_owner = ? AND "
+	    "id IN (" IDS12 ", ?)",
+#undef IDS12
 	[STMT_OUTBOX_GET] =
 	    "SELECT id, reward_id, event, idempotency_key, reward_type, "
 	    "payload, attempts FROM outbox WHERE id = ?",

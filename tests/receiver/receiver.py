@@ -17,10 +17,11 @@ Every reward request is answered after these steps, in order:
      (webhook-id, webhook-timestamp, webhook-signature; bad -> 401);
   3. parse the JSON object body (broken -> 400);
   4. require the Idempotency-Key header (missing -> 400);
-  5. draw a fault (500, 503, 429 + Retry-After: 1, 400, hang, reset or
-     any other 4xx/5xx status); a faulted request is not applied, except
-     "hang", which applies before (--hang-applies, default) or after
-     (--no-hang-applies) sleeping --hang-seconds and then answers 200;
+  5. draw a fault (500, 503, 429 + Retry-After (--retry-after, default 1),
+     400, hang, reset or any other 4xx/5xx status); a faulted request is
+     not applied, except "hang", which applies before (--hang-applies,
+     default) or after (--no-hang-applies) sleeping --hang-seconds and
+     then answers 200;
   6. apply the key the first time it is seen ("applied"), answer
      200 {"status":"granted"}; later deliveries of the key answer
      200 {"status":"duplicate"}.
@@ -30,7 +31,8 @@ Control endpoints (not signed, not counted as reward requests):
   GET  /_health   {"status":"ok"}
   GET  /_control  current fault settings
   POST /_control  {"faults":"SPEC", "always":KIND|null, "hang_seconds":N,
-                   "hang_applies":bool, "reset_stats":bool}
+                   "hang_applies":bool, "retry_after":VALUE,
+                   "reset_stats":bool}
 """
 
 import argparse
@@ -199,6 +201,7 @@ class State:
             self.always = parse_faults(args.always)[0][0]
         self.hang_seconds = args.hang_seconds
         self.hang_applies = args.hang_applies
+        self.retry_after = args.retry_after
         self.applied = set()		# keys applied (ever, incl. reloaded)
         self.attempts = {}		# key -> deliveries seen (ever)
         self.inflight_keys = {}		# key -> number of holders in flight
@@ -271,6 +274,7 @@ class State:
                 "always": self.always,
                 "hang_seconds": self.hang_seconds,
                 "hang_applies": self.hang_applies,
+                "retry_after": self.retry_after,
             }
 
 
@@ -422,6 +426,11 @@ class Handler(BaseHTTPRequestHandler):
             always = None
             if req.get("always") is not None:
                 always = parse_faults(str(req["always"]))[0][0]
+            ra = req.get("retry_after")
+            if ra is not None:
+                ra = str(ra).strip()
+                if not ra or not ra.isprintable():
+                    raise ValueError("bad retry_after")
             hs = req.get("hang_seconds")
             if hs is not None:
                 hs = float(hs)
@@ -438,6 +447,8 @@ class Handler(BaseHTTPRequestHandler):
                 st.hang_seconds = hs
             if "hang_applies" in req:
                 st.hang_applies = bool(req["hang_applies"])
+            if ra is not None:
+                st.retry_after = ra
             if "seed" in req and req["seed"] is not None:
                 st.rng.seed(req["seed"])
         if req.get("reset_stats"):
@@ -591,6 +602,7 @@ class Handler(BaseHTTPRequestHandler):
                 fault = pick_fault(st.faults, st.rng.random())
             hang_seconds = st.hang_seconds
             hang_applies = st.hang_applies
+            retry_after = st.retry_after
         info["fault"] = fault
 
         if fault == "reset":
@@ -616,7 +628,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"status": outcome, "key": key})
         if fault is not None:
             code = int(fault)
-            extra = {"Retry-After": "1"} if code == 429 else None
+            extra = {"Retry-After": retry_after} if code == 429 else None
             return self.fail(info, code, "injected fault", extra)
 
         outcome = self.apply(key, msg, attempt_no)
@@ -773,6 +785,9 @@ def main(argv=None):
     ap.add_argument("--no-hang-applies", dest="hang_applies",
                     action="store_false",
                     help="hang: sleep first, then apply and answer")
+    ap.add_argument("--retry-after", default="1", metavar="VALUE",
+                    help="Retry-After of a 429: seconds or an HTTP date "
+                         "(default 1)")
     ap.add_argument("--seed", type=int, help="random seed for faults")
     ap.add_argument("--max-body", type=int, default=MAX_BODY,
                     metavar="BYTES", help="largest body accepted")

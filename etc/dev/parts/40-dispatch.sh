@@ -1,0 +1,16 @@
+# etc/dev/parts/40-dispatch.sh: the outbox dispatcher (referd-dispatch) of
+# the dev stack, a daemon with its pid in $RUN/referd-dispatch.pid and its
+# log in $VAR/log/referd-dispatch.log.  Sourced by etc/dev/up.
+
+part_start_40_dispatch() {
+	local pidf=$RUN/referd-dispatch.pid
+	if pid_alive "$pidf"; then
+		say "dispatcher already running (pid $(cat "$pidf"))"
+		return 0
+	fi
+	say "starting the outbox dispatcher"
+	"$BUILD/referd-dispatch" -c "$CONF" ||
+	    die "referd-dispatch did not start (see $VAR/log/referd-dispatch.log)"
+	wait_for "pid_alive '$pidf'" 10 ||
+	    { tail -20 "$VAR/log/referd-dispatch.log"; die "referd-dispatch did not start"; }
+}
