@@ -1,0 +1,252 @@
+/*
+ * referd-fcgi: the FastCGI program.
+ *
+ * main.c is the supervisor (config, socket, prefork, signals), worker.c
+ * the accept loop, the only file that touches FCGX_*.  http.c turns a
+ * request the worker copied out of libfcgi (struct http_req) into a
+ * response (struct http_resp): routing, auth, limits, JSON and the
+ * validators.  handlers.c holds one function per endpoint: typed input
+ * in, status and JSON tree out.  cache.c keeps the landing page's code
+ * cache and click buffer, metrics.c the counters shared by all workers.
+ */
+#ifndef REFERD_FCGI_H
+#define REFERD_FCGI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "sql.h"
+
+#define FCGI_BACKLOG		1024	/* listen(2) backlog */
+#define DRAIN_TIMEOUT		15	/* s a worker may finish in, then KILL */
+#define RESPAWN_DELAY_MS	500	/* between respawns of a crashing slot */
+#define MAX_SLOTS		512	/* workers, old and new, during reload */
+#define CODE_CACHE_SLOTS	8192	/* code cache entries per worker */
+#define CLICK_BUF_SLOTS		1024	/* distinct codes buffered per worker */
+#define MAX_LOG_LINE		512	/* one request log line */
+#define MAX_HEADERS		2048	/* response header block */
+#define MAX_PROM_FILE		(64 * 1024) /* one *.prom file of metrics_dir */
+#define MAX_PROM_FILES		8	/* *.prom files appended to /metrics */
+#define MAX_CONTENT_TYPE	256	/* CONTENT_TYPE we look at */
+#define MAX_BEARER		256	/* Authorization header we look at */
+#define RID_GEN_LEN		24	/* a generated request id */
+
+/* HTTP methods the API knows; anything else is "other" and gets 405. */
+enum method {
+	METHOD_GET,
+	METHOD_HEAD,
+	METHOD_POST,
+	METHOD_OTHER,
+	METHOD__MAX
+};
+
+#define MB(m)		(1u << (m))
+
+enum route {
+	ROUTE_LANDING,		/* GET, HEAD /r/{code} */
+	ROUTE_CODE_GET,		/* GET /v1/users/{id}/code */
+	ROUTE_CODE_MINT,	/* POST /v1/users/{id}/code */
+	ROUTE_SIGNUP,		/* POST /v1/signups */
+	ROUTE_EVENT,		/* POST /v1/events */
+	ROUTE_STATS,		/* GET /v1/referrers/{id}/stats */
+	ROUTE_REFERRAL,		/* GET /v1/referrals/{id} */
+	ROUTE_VOID,		/* POST /v1/referrals/{id}/void */
+	ROUTE_HEALTHZ,		/* GET /healthz */
+	ROUTE_METRICS,		/* GET /metrics */
+	ROUTE__MAX
+};
+#define ROUTE_NONE	ROUTE__MAX	/* no route: 404, 405 and early errors */
+
+/* What the worker found while reading the request off the socket. */
+enum body_state {
+	BODY_OK,		/* body holds CONTENT_LENGTH bytes */
+	BODY_BAD_LENGTH,	/* CONTENT_LENGTH not a plain number */
+	BODY_TOO_LARGE,		/* CONTENT_LENGTH over MAX_BODY: not read */
+	BODY_SHORT,		/* the stream ended early */
+	BODY_LONG,		/* more bytes than CONTENT_LENGTH */
+};
+
+/*
+ * A request as the web server passed it.  The pointers are the worker's
+ * copies (or libfcgi's, valid until the request is finished); NULL means
+ * the parameter was absent.  "toolong" names a parameter over its cap.
+ */
+struct http_req {
+	const char	*method;
+	const char	*uri;		/* REQUEST_URI, with the query */
+	const char	*content_type;
+	const char	*authorization;
+	const char	*request_id;	/* X-Request-Id */
+	const char	*wh_id;		/* webhook-id */
+	const char	*wh_ts;		/* webhook-timestamp */
+	const char	*wh_sig;	/* webhook-signature */
+	const char	*toolong;	/* name of a parameter over its cap */
+	enum body_state	 body_state;
+	const char	*body;		/* NUL-terminated, bodysz bytes */
+	size_t		 bodysz;
+};
+
+/*
+ * A response.  http_resp_free() releases what it holds.  Header values
+ * are built only from configuration and validated or generated values.
+ */
+struct http_resp {
+	int		 status;
+	enum route	 route;		/* for the log and the metrics */
+	const char	*allow;		/* Allow, with 405 */
+	int		 www_auth;	/* WWW-Authenticate: Bearer, with 401 */
+	char		*location;	/* Location (malloc'd) */
+	char		*cookie;	/* Set-Cookie (malloc'd) */
+	const char	*content_type;	/* NULL: application/json */
+	json_object	*json;		/* the body, or */
+	char		*text;		/* a text body (malloc'd) */
+	size_t		 textsz;
+	char		 request_id[MAX_REQUEST_ID + 1];
+};
+
+/* Typed input of the handlers, filled by the route and the validators. */
+struct in_signup {
+	int64_t		 user_id;
+	char		 code[MAX_CODE_INPUT + 1];	/* "" if none */
+	char		 email[MAX_FIELD + 1];		/* "" if none */
+	char		 ip[46];			/* "" if none, canonical */
+	char		 device[MAX_FIELD + 1];		/* "" if none */
+};
+
+struct in_event {
+	char		 id[MAX_EVENT_ID + 1];
+	char		 type[64];
+	int64_t		 user_id;
+	char		 order_id[MAX_FIELD + 1];
+	int64_t		 amount;			/* minor units */
+	char		 currency[4];
+	char		 occurred_at[64];
+	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
+	char		 body_sha256[65];		/* of the raw body */
+};
+
+struct in_void {
+	char		 reason[MAX_REASON + 1];
+};
+
+struct input {
+	int64_t		 id;		/* {id} of the path: user or referral */
+	char		 seg[MAX_CODE_INPUT + 1]; /* {code} of the path, raw */
+	size_t		 segsz;		/* its length; over the cap: not kept */
+	int		 head;		/* HEAD: no body in the answer */
+	union {
+		struct in_signup signup;
+		struct in_event	 event;
+		struct in_void	 vd;
+	}		 u;
+};
+
+/* One cached answer of "which user owns this code". */
+struct code_entry {
+	char		 code[CODE_LEN + 1];	/* "" = free slot */
+	int		 found;			/* 0: cached "unknown" */
+	int64_t		 user_id;
+	int64_t		 expires_at;		/* 0: never */
+	int64_t		 disabled_at;		/* 0: enabled */
+	int64_t		 loaded_ms;		/* monotonic */
+};
+
+/* Clicks counted since the last flush, per code and UTC day. */
+struct click_entry {
+	char		 code[CODE_LEN + 1];	/* "" = free slot */
+	int64_t		 day;			/* a time in that day */
+	int64_t		 n;
+};
+
+struct metrics;
+
+/* Everything a worker's request needs; one per worker process. */
+struct app {
+	const struct conf *conf;
+	struct db	*db;
+	struct db	*sdb;		/* stats: replica, or db itself */
+	struct sig_key	 whkey;
+	char *const	*domains;	/* disposable domains, sorted */
+	size_t		 ndomains;
+	struct code_entry *cache;	/* CODE_CACHE_SLOTS */
+	struct click_entry *clicks;	/* CLICK_BUF_SLOTS */
+	size_t		 nclicks;	/* used slots */
+	int64_t		 clicks_flushed_ms;
+	struct metrics	*metrics;	/* NULL: not counted */
+	int64_t		 (*now)(void);	/* wall clock, seconds */
+	int64_t		 (*mono_ms)(void); /* monotonic, ms */
+	char		 rid_prefix[17];
+	uint64_t	 rid_seq;
+};
+
+/* http.c */
+enum method	 method_parse(const char *);
+const char	*route_name(enum route);
+void		 http_serve(struct app *, const struct http_req *,
+		    struct http_resp *);
+void		 http_resp_free(struct http_resp *);
+int		 http_error(struct http_resp *, int status, const char *code,
+		    const char *msg);
+int		 content_length_parse(const char *, size_t *);
+int		 json_media_type(const char *);
+int		 http_head(const struct http_resp *, char *buf, size_t sz,
+		    size_t bodysz);
+const char	*http_body(struct http_resp *, size_t *);
+int		 time_rfc3339_valid(const char *);
+
+/* handlers.c */
+int		 h_landing(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_code_get(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_code_mint(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_signup(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_event(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_stats(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_referral(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_void(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_healthz(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_metrics(struct app *, const struct input *,
+		    struct http_resp *);
+
+/* cache.c */
+int		 app_init(struct app *, const struct conf *, struct db *,
+		    struct db *, char *const *domains, size_t ndomains);
+void		 app_free(struct app *);
+int64_t		 clock_now(void);
+int64_t		 clock_mono_ms(void);
+const struct code_entry *code_cache_get(struct app *, const char *code,
+		    enum db_rc *);
+void		 code_cache_put(struct app *, const struct code_row *,
+		    const char *code, int found);
+void		 click_count(struct app *, const char *code);
+int		 clicks_flush(struct app *);
+int64_t		 clicks_due_ms(const struct app *);
+void		 request_id_make(struct app *, char *, size_t);
+int		 header_value_safe(const char *);
+int		 cookie_name_valid(const char *);
+
+/* worker.c */
+void		 worker_main(const struct conf *, int listen_fd,
+		    struct metrics *, char *const *domains, size_t ndomains)
+		    __attribute__((noreturn));
+
+/* metrics.c */
+struct metrics	*metrics_open(const char *dir, char *err, size_t errsz);
+void		 metrics_close(struct metrics *);
+void		 metrics_request(struct metrics *, enum route, int status,
+		    int64_t usec);
+void		 metrics_worker_exit(struct metrics *);
+char		*metrics_render(struct metrics *, const struct outbox_counts *,
+		    int dbup, const char *dir, size_t *len);
+
+#endif /* !REFERD_FCGI_H */

@@ -1,0 +1,462 @@
+/*
+ * One handler per endpoint of SPEC.md section 4.  Each takes the typed
+ * input that routing and the validators filled, calls the data layer, and
+ * leaves a status and a JSON tree in the response.  None touches FCGX_*.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi.h"
+
+#define DAY	86400
+
+/* A database failure: 503 if it is away, else 500. */
+static int
+db_fail(struct http_resp *rs, enum db_rc rc)
+{
+	if (rc == DB_UNAVAILABLE)
+		return http_error(rs, 503, "database_unavailable",
+		    "the database is unavailable, try again later");
+	return http_error(rs, 500, "internal", "internal error");
+}
+
+static json_object *
+j_time(int64_t t)
+{
+	char		 buf[32];
+	time_t		 tt = (time_t)t;
+	struct tm	 tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+static json_object *
+j_money(int64_t minor)
+{
+	char	 buf[32];
+
+	money_format(minor, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static json_object *
+j_str_or_null(const char *s)
+{
+	return s == NULL || s[0] == '\0' ? NULL : json_object_new_string(s);
+}
+
+static void
+add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+/* Sets the answer's JSON root; returns "status". */
+static int
+answer(struct http_resp *rs, json_object *root, int status)
+{
+	json_object_put(rs->json);
+	rs->json = root;
+	if (root == NULL)
+		return http_error(rs, 500, "internal", "out of memory");
+	return status;
+}
+
+/*
+ * GET/HEAD /r/{code}: 302 to landing_url.  A code that is known, enabled
+ * and not expired adds ref=CODE to the URL, sets the attribution cookie
+ * and counts a click; any other still redirects, bare, so that no visitor
+ * is stranded.  The answer comes from the code cache, not the database.
+ * While the database is away a well-formed code keeps its cookie: the
+ * signup checks the code again, and an outage costs no attribution.
+ */
+int
+h_landing(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	const struct conf	*conf = app->conf;
+	const struct code_entry	*e;
+	const char		*url = conf->landing_url, *frag, *sep;
+	char			 code[CODE_LEN + 1];
+	size_t			 baselen;
+	enum db_rc		 rc;
+	int64_t			 now;
+	int			 ok = 0;
+
+	if (in->segsz <= MAX_CODE_INPUT &&
+	    code_normalize(in->seg, in->segsz, code) == 0) {
+		if ((e = code_cache_get(app, code, &rc)) != NULL) {
+			now = app->now();
+			ok = e->found &&
+			    !(e->disabled_at != 0 && e->disabled_at <= now) &&
+			    !(e->expires_at != 0 && e->expires_at <= now);
+			if (ok)
+				click_count(app, code);
+		} else
+			ok = 1;
+	}
+	if (!ok) {
+		if ((rs->location = strdup(url)) == NULL)
+			return http_error(rs, 500, "internal", "out of memory");
+		return 302;
+	}
+	/* ref=CODE goes into the query, before any fragment. */
+	frag = strchr(url, '#');
+	baselen = frag != NULL ? (size_t)(frag - url) : strlen(url);
+	if (memchr(url, '?', baselen) == NULL)
+		sep = "?";
+	else if (url[baselen - 1] == '?' || url[baselen - 1] == '&')
+		sep = "";
+	else
+		sep = "&";
+	if (asprintf(&rs->location, "%.*s%sref=%s%s", (int)baselen, url, sep,
+	    code, frag != NULL ? frag : "") == -1) {
+		rs->location = NULL;
+		return http_error(rs, 500, "internal", "out of memory");
+	}
+	if (asprintf(&rs->cookie, "%s=%s; Max-Age=%ld; Path=/; HttpOnly; "
+	    "Secure; SameSite=Lax", conf->cookie_name, code,
+	    conf->attribution_window_days * DAY) == -1) {
+		rs->cookie = NULL;
+		return http_error(rs, 500, "internal", "out of memory");
+	}
+	return 302;
+}
+
+/* {"user_id","code","url","expires_at"} of a code row. */
+static int
+code_answer(struct app *app, const struct code_row *c, struct http_resp *rs,
+    int status)
+{
+	const char	*base = app->conf->base_url;
+	size_t		 len = strlen(base);
+	json_object	*o;
+	char		 url[CONF_STR + 32];
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	snprintf(url, sizeof(url), "%.*s/r/%s", (int)len, base, c->code);
+	if ((o = json_object_new_object()) == NULL)
+		return answer(rs, NULL, 500);
+	add(o, "user_id", json_object_new_int64(c->user_id));
+	add(o, "code", json_object_new_string(c->code));
+	add(o, "url", json_object_new_string(url));
+	add(o, "expires_at", j_time(c->expires_at));
+	return answer(rs, o, status);
+}
+
+/* GET /v1/users/{id}/code: the user's code, 404 if none. */
+int
+h_code_get(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct code_row	 c;
+	enum db_rc	 rc;
+
+	rc = db_code_get(app->db, in->id, &c);
+	if (rc == DB_NOTFOUND)
+		return http_error(rs, 404, "not_found",
+		    "this user has no code");
+	if (rc != DB_OK)
+		return db_fail(rs, rc);
+	return code_answer(app, &c, rs, 200);
+}
+
+/* POST /v1/users/{id}/code: the user's code, minted if missing (201). */
+int
+h_code_mint(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct code_row	 c;
+	enum db_rc	 rc;
+
+	rc = db_code_mint(app->db, in->id, app->now(), &c);
+	if (rc != DB_OK && rc != DB_DUP)
+		return db_fail(rs, rc);
+	return code_answer(app, &c, rs, rc == DB_OK ? 201 : 200);
+}
+
+/*
+ * POST /v1/signups: records the new user's signals, mints their code and
+ * attributes them (fraud rules in the data layer).  201 the first time,
+ * 200 with the first answer for a repeat.
+ */
+int
+h_signup(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	const struct in_signup	*s = &in->u.signup;
+	struct signup_in	 si;
+	struct signup_out	 so;
+	json_object		*o, *ref, *attr;
+	const char		*dom;
+	enum db_rc		 rc;
+	size_t			 i;
+
+	memset(&si, 0, sizeof(si));
+	si.user_id = s->user_id;
+	if (s->code[0] != '\0') {
+		si.code_given = 1;
+		/* The validator stored it normalised: CODE_LEN characters. */
+		memcpy(si.code, s->code, sizeof(si.code) - 1);
+	}
+	if (s->email[0] != '\0' && (dom = email_domain(s->email)) != NULL) {
+		snprintf(si.email_domain, sizeof(si.email_domain), "%s", dom);
+		for (i = 0; si.email_domain[i] != '\0'; i++)
+			if (si.email_domain[i] >= 'A' &&
+			    si.email_domain[i] <= 'Z')
+				si.email_domain[i] += 'a' - 'A';
+		si.disposable = domain_listed((const char *const *)
+		    app->domains, app->ndomains, si.email_domain);
+	}
+	snprintf(si.ip, sizeof(si.ip), "%s", s->ip);
+	snprintf(si.device, sizeof(si.device), "%s", s->device);
+
+	rc = db_signup(app->db, &si, app->now(), &so);
+	if (rc != DB_OK && rc != DB_DUP)
+		return db_fail(rs, rc);
+	if ((o = json_object_new_object()) == NULL ||
+	    (attr = json_object_new_object()) == NULL) {
+		json_object_put(o);
+		return answer(rs, NULL, 500);
+	}
+	add(o, "user_id", json_object_new_int64(s->user_id));
+	add(o, "code", j_str_or_null(so.code));
+	ref = NULL;
+	if (so.referral_id != 0 && (ref = json_object_new_object()) != NULL) {
+		add(ref, "id", json_object_new_int64(so.referral_id));
+		add(ref, "referrer_id", json_object_new_int64(so.referrer_id));
+		add(ref, "status",
+		    json_object_new_string(fsm_state_name(so.status)));
+		add(ref, "review", json_object_new_string(so.review[0] ?
+		    so.review : "none"));
+	}
+	add(o, "referral", ref);
+	add(attr, "result", json_object_new_string(
+	    attr_result_name(so.result)));
+	if (so.rule != RULE_NONE)
+		add(attr, "reason", json_object_new_string(
+		    rule_name(so.rule)));
+	add(o, "attribution", attr);
+	return answer(rs, o, rc == DB_OK ? 201 : 200);
+}
+
+/*
+ * POST /v1/events (signature already verified): applies the event in one
+ * transaction.  200 with the outcome; a redelivery answers "duplicate";
+ * the same id with another body 409.
+ */
+int
+h_event(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	const struct in_event	*e = &in->u.event;
+	struct event_in		 ei;
+	struct event_out	 eo;
+	json_object		*o;
+	enum db_rc		 rc;
+
+	memset(&ei, 0, sizeof(ei));
+	snprintf(ei.id, sizeof(ei.id), "%s", e->id);
+	snprintf(ei.type, sizeof(ei.type), "%s", e->type);
+	ei.user_id = e->user_id;
+	snprintf(ei.order_id, sizeof(ei.order_id), "%s", e->order_id);
+	ei.amount = e->amount;
+	snprintf(ei.currency, sizeof(ei.currency), "%s", e->currency);
+	snprintf(ei.payment_fp, sizeof(ei.payment_fp), "%s", e->payment_fp);
+	memcpy(ei.body_sha256, e->body_sha256, sizeof(ei.body_sha256));
+
+	rc = db_event_apply(app->db, &ei, app->now(), &eo);
+	if (rc == DB_CONFLICT)
+		return http_error(rs, 409, "event_id_conflict",
+		    "this event id was delivered before with another body");
+	if (rc != DB_OK && rc != DB_DUP)
+		return db_fail(rs, rc);
+	if ((o = json_object_new_object()) == NULL)
+		return answer(rs, NULL, 500);
+	add(o, "outcome", json_object_new_string(rc == DB_DUP ?
+	    outcome_name(OUT_DUPLICATE) : outcome_name(eo.outcome)));
+	if (eo.referral_id != 0)
+		add(o, "referral_id", json_object_new_int64(eo.referral_id));
+	if (rc == DB_OK && eo.reason[0] != '\0')
+		add(o, "reason", json_object_new_string(eo.reason));
+	return answer(rs, o, 200);
+}
+
+/* GET /v1/referrers/{id}/stats: counters, 404 for an unknown referrer. */
+int
+h_stats(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct stats_row	 st;
+	json_object		*o, *rw, *r;
+	enum db_rc		 rc;
+	char			 rate[32];
+	size_t			 i;
+	double			 cr = 0;
+
+	rc = db_stats_get(app->sdb, in->id, &st);
+	if (rc == DB_NOTFOUND)
+		return http_error(rs, 404, "not_found",
+		    "this user has no code and no referrals");
+	if (rc != DB_OK)
+		return db_fail(rs, rc);
+	if (st.signups > 0)
+		cr = (double)(st.converted + st.rewarded) / (double)st.signups;
+	snprintf(rate, sizeof(rate), "%.4f", cr);
+	if ((o = json_object_new_object()) == NULL ||
+	    (rw = json_object_new_array()) == NULL) {
+		json_object_put(o);
+		return answer(rs, NULL, 500);
+	}
+	add(o, "user_id", json_object_new_int64(st.user_id));
+	add(o, "code", j_str_or_null(st.code));
+	add(o, "clicks", json_object_new_int64(st.clicks));
+	add(o, "signups", json_object_new_int64(st.signups));
+	add(o, "pending", json_object_new_int64(st.pending));
+	add(o, "converted", json_object_new_int64(st.converted));
+	add(o, "rewarded", json_object_new_int64(st.rewarded));
+	add(o, "voided", json_object_new_int64(st.voided));
+	add(o, "held", json_object_new_int64(st.held));
+	add(o, "conversion_rate", json_object_new_double_s(cr, rate));
+	for (i = 0; i < st.rewardsz; i++) {
+		if ((r = json_object_new_object()) == NULL)
+			break;
+		add(r, "type", json_object_new_string(st.rewards[i].type));
+		add(r, "currency",
+		    json_object_new_string(st.rewards[i].currency));
+		add(r, "amount", j_money(st.rewards[i].amount));
+		json_object_array_add(rw, r);
+	}
+	add(o, "rewards", rw);
+	return answer(rs, o, 200);
+}
+
+/* The JSON of a referral with its rewards and their delivery state. */
+static json_object *
+referral_json(const struct referral_row *r)
+{
+	json_object	*o, *rws, *w, *d;
+	size_t		 i;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	add(o, "id", json_object_new_int64(r->id));
+	add(o, "referrer_id", json_object_new_int64(r->referrer_id));
+	add(o, "referee_id", json_object_new_int64(r->referee_id));
+	add(o, "code", json_object_new_string(r->code));
+	add(o, "status", json_object_new_string(fsm_state_name(r->status)));
+	add(o, "review", json_object_new_string(r->review[0] ? r->review :
+	    "none"));
+	add(o, "review_rule", j_str_or_null(r->review_rule));
+	add(o, "conversion_event", j_str_or_null(r->conversion_event));
+	add(o, "conversion_order", j_str_or_null(r->conversion_order));
+	add(o, "created_at", j_time(r->created_at));
+	add(o, "converted_at", j_time(r->converted_at));
+	add(o, "rewarded_at", j_time(r->rewarded_at));
+	add(o, "voided_at", j_time(r->voided_at));
+	add(o, "void_reason", j_str_or_null(r->void_reason));
+	if ((rws = json_object_new_array()) == NULL) {
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < r->rewardsz; i++) {
+		const struct reward_row *x = &r->rewards[i];
+
+		if ((w = json_object_new_object()) == NULL)
+			break;
+		add(w, "id", json_object_new_int64(x->id));
+		add(w, "role", json_object_new_string(x->role));
+		add(w, "user_id", json_object_new_int64(x->user_id));
+		add(w, "type", json_object_new_string(x->type));
+		add(w, "amount", j_money(x->amount));
+		add(w, "currency", json_object_new_string(x->currency));
+		add(w, "status", json_object_new_string(x->status));
+		add(w, "issued_at", j_time(x->issued_at));
+		d = json_object_new_object();
+		if (d != NULL) {
+			add(d, "status", j_str_or_null(x->delivery));
+			add(d, "attempts", json_object_new_int64(x->attempts));
+			add(d, "last_error", j_str_or_null(x->last_error));
+		}
+		add(w, "delivery", d);
+		json_object_array_add(rws, w);
+	}
+	add(o, "rewards", rws);
+	return o;
+}
+
+/* GET /v1/referrals/{id}. */
+int
+h_referral(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct referral_row	 r;
+	enum db_rc		 rc;
+
+	rc = db_referral_get(app->db, in->id, &r);
+	if (rc == DB_NOTFOUND)
+		return http_error(rs, 404, "not_found", "no such referral");
+	if (rc != DB_OK)
+		return db_fail(rs, rc);
+	return answer(rs, referral_json(&r), 200);
+}
+
+/*
+ * POST /v1/referrals/{id}/void (admin key): voids it, audit-logged with
+ * operator "api"; a rewarded one gets reward.revoked rows in the outbox.
+ * Voiding a voided referral changes nothing and answers the same.
+ */
+int
+h_void(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct referral_row	 r;
+	enum db_rc		 rc;
+
+	rc = db_referral_void(app->db, in->id, in->u.vd.reason, "api",
+	    app->now());
+	if (rc == DB_NOTFOUND)
+		return http_error(rs, 404, "not_found", "no such referral");
+	if (rc == DB_INVALID)
+		return http_error(rs, 409, "invalid_state",
+		    "this referral cannot be voided");
+	if (rc != DB_OK && rc != DB_NOOP)
+		return db_fail(rs, rc);
+	if ((rc = db_referral_get(app->db, in->id, &r)) != DB_OK)
+		return db_fail(rs, rc);
+	return answer(rs, referral_json(&r), 200);
+}
+
+/* GET /healthz: 200 when the database answers, else 503. */
+int
+h_healthz(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	json_object	*o;
+
+	if (db_ping(app->db) != DB_OK)
+		return db_fail(rs, DB_UNAVAILABLE);
+	if ((o = json_object_new_object()) == NULL)
+		return answer(rs, NULL, 500);
+	add(o, "status", json_object_new_string("ok"));
+	return answer(rs, o, 200);
+}
+
+/*
+ * GET /metrics: Prometheus text.  It answers while the database is away
+ * (referd_database_up 0, no outbox gauges): that is when it is needed.
+ */
+int
+h_metrics(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	struct outbox_counts	 oc;
+	int			 up;
+
+	memset(&oc, 0, sizeof(oc));
+	up = db_outbox_counts(app->db, app->now(), &oc) == DB_OK;
+	if ((rs->text = metrics_render(app->metrics, &oc, up,
+	    app->conf->metrics_dir, &rs->textsz)) == NULL)
+		return http_error(rs, 500, "internal", "out of memory");
+	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 200;
+}

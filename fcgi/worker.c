@@ -1,0 +1,262 @@
+/*
+ * A worker: the FastCGI accept loop, the only code that touches FCGX_*.
+ * It copies the request out of libfcgi with every parameter capped, reads
+ * the body with its bound, hands both to http_serve() and writes the
+ * answer back, then logs one line and counts the request.
+ *
+ * Waiting happens in ppoll() on the listening socket (non-blocking, shared
+ * by every worker) or on the kept connection, with SIGTERM unblocked only
+ * there: a worker never dies mid-request, and never sleeps through a
+ * SIGTERM in accept() either.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi.h"
+
+static volatile sig_atomic_t	 w_stop;
+static char			 bodybuf[MAX_BODY + 1];
+
+static void
+w_onterm(int sig)
+{
+	(void)sig;
+	w_stop = 1;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Returns the parameter "name", or NULL if absent or longer than "max"
+ * bytes; a long one is named in *toolong (the first only).
+ */
+static const char *
+param(FCGX_Request *fr, const char *name, size_t max, const char **toolong)
+{
+	const char	*v = FCGX_GetParam(name, fr->envp);
+
+	if (v != NULL && strnlen(v, max + 1) > max) {
+		if (*toolong == NULL)
+			*toolong = name;
+		return NULL;
+	}
+	return v;
+}
+
+/* Reads the body of CONTENT_LENGTH bytes into bodybuf, with the bound. */
+static enum body_state
+body_read(FCGX_Request *fr, const char *cl, size_t *len)
+{
+	size_t	 want;
+	int	 n;
+
+	*len = 0;
+	bodybuf[0] = '\0';
+	if (content_length_parse(cl, &want) == -1)
+		return BODY_BAD_LENGTH;
+	if (want > MAX_BODY)
+		return BODY_TOO_LARGE;
+	n = want > 0 ? FCGX_GetStr(bodybuf, (int)want, fr->in) : 0;
+	if (n < 0 || (size_t)n < want)
+		return BODY_SHORT;
+	bodybuf[n] = '\0';
+	*len = (size_t)n;
+	if (FCGX_GetChar(fr->in) != EOF)
+		return BODY_LONG;
+	return BODY_OK;
+}
+
+/* Writes one log line with a single write(2), so workers do not mix. */
+static void
+log_request(const struct http_resp *rs, const char *method, int64_t usec)
+{
+	char		 line[MAX_LOG_LINE], ts[32];
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+	int		 n;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof(line), "%s [%ld] %s %s %d %.3fms rid=%s\n",
+	    ts, (long)getpid(), method_parse(method) == METHOD_OTHER ?
+	    "OTHER" : method, route_name(rs->route), rs->status,
+	    (double)usec / 1000.0, rs->request_id);
+	if (n > 0)
+		(void)write(STDERR_FILENO, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1);
+}
+
+/* Answers the request libfcgi just accepted. */
+static void
+serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
+{
+	static const char	 fallback[] = "Status: 500 Internal Server "
+				    "Error\r\nContent-Type: application/json"
+				    "\r\nContent-Length: 0\r\n\r\n";
+	struct http_req		 rq;
+	struct http_resp	 rs;
+	char			 head[MAX_HEADERS];
+	const char		*body, *rid, *cl;
+	char			**e;
+	size_t			 bodysz;
+	int			 hn;
+
+	memset(&rq, 0, sizeof(rq));
+	/* Every parameter is capped, whatever we do with it. */
+	for (e = fr->envp; e != NULL && *e != NULL; e++)
+		if (strnlen(*e, MAX_PARAM + 1) > MAX_PARAM) {
+			rq.toolong = "parameter";
+			break;
+		}
+	rq.method = param(fr, "REQUEST_METHOD", 16, &rq.toolong);
+	rq.uri = param(fr, "REQUEST_URI", MAX_URI, &rq.toolong);
+	rq.content_type = param(fr, "CONTENT_TYPE", MAX_CONTENT_TYPE,
+	    &rq.toolong);
+	rq.authorization = param(fr, "HTTP_AUTHORIZATION", MAX_BEARER,
+	    &rq.toolong);
+	rq.wh_id = param(fr, "HTTP_WEBHOOK_ID", MAX_PARAM, &rq.toolong);
+	rq.wh_ts = param(fr, "HTTP_WEBHOOK_TIMESTAMP", MAX_PARAM,
+	    &rq.toolong);
+	rq.wh_sig = param(fr, "HTTP_WEBHOOK_SIGNATURE", MAX_PARAM,
+	    &rq.toolong);
+	/* A long request id is merely invalid: a new one is made. */
+	rid = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
+	rq.request_id = rid != NULL &&
+	    strnlen(rid, MAX_REQUEST_ID + 1) <= MAX_REQUEST_ID ? rid : NULL;
+	cl = param(fr, "CONTENT_LENGTH", 32, &rq.toolong);
+	if (rq.toolong != NULL && cl == NULL)
+		rq.body_state = BODY_BAD_LENGTH;
+	else
+		rq.body_state = body_read(fr, cl, &bodysz);
+	rq.body = bodybuf;
+	rq.bodysz = rq.body_state == BODY_OK ? bodysz : 0;
+
+	http_serve(app, &rq, &rs);
+	/* Input left unread would poison a kept connection. */
+	if (rq.body_state != BODY_OK)
+		fr->keepConnection = 0;
+
+	body = http_body(&rs, &bodysz);
+	if ((hn = http_head(&rs, head, sizeof(head), bodysz)) < 0) {
+		FCGX_PutStr(fallback, sizeof(fallback) - 1, fr->out);
+		rs.status = 500;
+	} else {
+		FCGX_PutStr(head, hn, fr->out);
+		if (method_parse(rq.method) != METHOD_HEAD && bodysz > 0)
+			FCGX_PutStr(body, (int)bodysz, fr->out);
+	}
+	metrics_request(app->metrics, rs.route, rs.status, now_us() - t0);
+	log_request(&rs, rq.method, now_us() - t0);
+	http_resp_free(&rs);
+}
+
+/*
+ * Runs a worker until SIGTERM: opens its database handles, then serves
+ * requests on "listen_fd".  Flushes the click buffer on the way out.
+ * Never returns.
+ */
+void
+worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
+    char *const *domains, size_t ndomains)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	FCGX_Request		 fr;
+	struct db		*db, *sdb = NULL;
+	struct app		 app;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = w_onterm;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	/* The supervisor's mask (all of these blocked) stays, but ppoll. */
+	sigemptyset(&none);
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+
+	if ((db = db_new(conf, 0)) == NULL ||
+	    ((conf->stats_db_socket[0] != '\0' ||
+	    conf->stats_db_host[0] != '\0') &&
+	    (sdb = db_new(conf, 1)) == NULL) ||
+	    app_init(&app, conf, db, sdb, domains, ndomains) == -1) {
+		db_log("worker: out of memory");
+		_exit(1);
+	}
+	app.metrics = m;
+	if (db_connect(db) == -1)
+		db_log("worker: database not reachable yet: %s", db->errmsg);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+		db_log("worker: FCGX_Init failed");
+		_exit(1);
+	}
+
+	while (!w_stop) {
+		struct pollfd	 p;
+		struct timespec	 ts, *tp = NULL;
+		int64_t		 due = clicks_due_ms(&app), t0;
+		int		 rc;
+
+		if (due == 0) {
+			clicks_flush(&app);
+			continue;
+		}
+		if (due > 0) {
+			ts.tv_sec = due / 1000;
+			ts.tv_nsec = (due % 1000) * 1000000;
+			tp = &ts;
+		}
+		p.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (ppoll(&p, 1, tp, &none) <= 0)
+			continue;
+		t0 = now_us();
+		if ((rc = FCGX_Accept_r(&fr)) < 0) {
+			/* Another worker took the connection, or it closed. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
+			    rc == -EINTR || rc == -ECONNABORTED)
+				continue;
+			db_log("worker: accept: %s", strerror(-rc));
+			poll(NULL, 0, 100);
+			continue;
+		}
+		serve_one(&app, &fr, t0);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	if (clicks_flush(&app) == -1)
+		db_log("worker: %zu click counts lost at exit", app.nclicks);
+	app_free(&app);
+	if (sdb != NULL)
+		db_free(sdb);
+	db_free(db);
+	_exit(0);
+}

@@ -1,0 +1,728 @@
+/*
+ * The FastCGI request path without a socket: routing, limits, keys,
+ * webhook signatures, JSON and the validators, the landing page from the
+ * code cache, request ids and the response header block.  The database
+ * is a unix socket that does not exist, so every handler that reaches it
+ * must answer 503: that is also the outage path.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fcgi.h"
+
+#define API_KEY		"rk_test_0123456789abcdef"
+#define ADMIN_KEY	"rk_admin_0123456789abcdef"
+#define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define TS		1614265330LL
+#define TS_S		"1614265330"
+
+static struct conf	 conf;
+static struct db	*db;
+static struct app	 app;
+static int64_t		 fake_ms;
+
+static int64_t
+fake_now(void)
+{
+	return TS;
+}
+
+static int64_t
+fake_mono(void)
+{
+	return fake_ms;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	conf_defaults(&conf);
+	snprintf(conf.api_key, sizeof(conf.api_key), "%s", API_KEY);
+	snprintf(conf.admin_api_key, sizeof(conf.admin_api_key), "%s",
+	    ADMIN_KEY);
+	snprintf(conf.webhook_secret, sizeof(conf.webhook_secret), "%s",
+	    SECRET);
+	snprintf(conf.db_socket, sizeof(conf.db_socket),
+	    "/nonexistent/referd-test.sock");
+	snprintf(conf.landing_url, sizeof(conf.landing_url),
+	    "https://shop.example/welcome");
+	snprintf(conf.base_url, sizeof(conf.base_url), "https://r.example/");
+	conf.code_cache_seconds = 5;
+	conf.click_flush_ms = 1000;
+	if ((db = db_new(&conf, 0)) == NULL ||
+	    app_init(&app, &conf, db, NULL, NULL, 0) == -1)
+		return -1;
+	app.now = fake_now;
+	app.mono_ms = fake_mono;
+	fake_ms = 1000000;
+	app.clicks_flushed_ms = fake_ms;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	app_free(&app);
+	db_free(db);
+	return 0;
+}
+
+/* A request with defaults: GET, no body, no headers. */
+static struct http_req
+rq(const char *method, const char *uri)
+{
+	struct http_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.method = method;
+	r.uri = uri;
+	r.body = "";
+	r.body_state = BODY_OK;
+	return r;
+}
+
+static struct http_req
+rq_body(const char *method, const char *uri, const char *auth,
+    const char *body)
+{
+	struct http_req	 r = rq(method, uri);
+
+	r.authorization = auth;
+	r.content_type = "application/json";
+	r.body = body;
+	r.bodysz = strlen(body);
+	return r;
+}
+
+/* The error code of an answer, or "" if it is not an error. */
+static const char *
+err_code(struct http_resp *rs)
+{
+	json_object	*e, *c;
+
+	if (rs->json == NULL ||
+	    !json_object_object_get_ex(rs->json, "error", &e) ||
+	    !json_object_object_get_ex(e, "code", &c))
+		return "";
+	return json_object_get_string(c);
+}
+
+/* Serves "r" and checks status and error code ("" for none). */
+static void
+expect(struct http_req *r, int status, const char *code)
+{
+	struct http_resp	 rs;
+
+	http_serve(&app, r, &rs);
+	if (rs.status != status || strcmp(err_code(&rs), code) != 0)
+		print_error("%s %s: got %d %s, want %d %s\n", r->method,
+		    r->uri, rs.status, err_code(&rs), status, code);
+	assert_int_equal(rs.status, status);
+	assert_string_equal(err_code(&rs), code);
+	http_resp_free(&rs);
+}
+
+static void
+test_routing(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+
+	(void)state;
+	r = rq("GET", "/nope");
+	expect(&r, 404, "not_found");
+	r = rq("GET", "/v1/signups/");
+	expect(&r, 404, "not_found");
+	r = rq("GET", "/r/a/b");
+	expect(&r, 404, "not_found");
+	r = rq("GET", "/v1/users//code");
+	expect(&r, 404, "not_found");
+
+	r = rq("DELETE", "/v1/signups");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 405);
+	assert_string_equal(err_code(&rs), "method_not_allowed");
+	assert_string_equal(rs.allow, "POST");
+	http_resp_free(&rs);
+
+	r = rq("PUT", "/v1/users/7/code");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 405);
+	assert_string_equal(rs.allow, "GET, HEAD, POST");
+	http_resp_free(&rs);
+
+	r = rq("POST", "/healthz");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 405);
+	assert_string_equal(rs.allow, "GET, HEAD");
+	assert_int_equal(rs.route, ROUTE_NONE);
+	http_resp_free(&rs);
+
+	/* Lower-case methods are not methods. */
+	r = rq("get", "/healthz");
+	expect(&r, 405, "method_not_allowed");
+
+	r = rq("GET", "/healthz?x=1");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.route, ROUTE_HEALTHZ);
+	http_resp_free(&rs);
+
+	r = rq("GET", NULL);
+	expect(&r, 400, "bad_request");
+	r.toolong = "REQUEST_URI";
+	expect(&r, 414, "uri_too_long");
+	r = rq("GET", "/healthz");
+	r.toolong = "parameter";
+	expect(&r, 431, "header_too_large");
+}
+
+static void
+test_auth(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+
+	(void)state;
+	r = rq("GET", "/v1/referrers/5/stats");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 401);
+	assert_true(rs.www_auth);
+	http_resp_free(&rs);
+
+	r.authorization = "Bearer rk_test_0123456789abcdeX";
+	expect(&r, 401, "unauthorized");
+	r.authorization = "Basic " API_KEY;
+	expect(&r, 401, "unauthorized");
+	r.authorization = "Bearer " API_KEY "x";
+	expect(&r, 401, "unauthorized");
+	r.authorization = "Bearer ";
+	expect(&r, 401, "unauthorized");
+	/* Past the key check, the database is away. */
+	r.authorization = "Bearer " API_KEY;
+	expect(&r, 503, "database_unavailable");
+	r.authorization = "bearer  " API_KEY;
+	expect(&r, 503, "database_unavailable");
+	r.authorization = "Bearer " ADMIN_KEY;
+	expect(&r, 503, "database_unavailable");
+
+	/* Void needs the admin key; the ordinary one gets 403. */
+	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " API_KEY,
+	    "{\"reason\":\"test\"}");
+	expect(&r, 403, "forbidden");
+	r.authorization = NULL;
+	expect(&r, 401, "unauthorized");
+	r.authorization = "Bearer nope";
+	expect(&r, 401, "unauthorized");
+	r.authorization = "Bearer " ADMIN_KEY;
+	expect(&r, 503, "database_unavailable");
+
+	/* Ids in the path: checked after the key. */
+	r = rq("GET", "/v1/referrals/0");
+	r.authorization = "Bearer " API_KEY;
+	expect(&r, 422, "invalid_id");
+	r.uri = "/v1/users/-4/code";
+	expect(&r, 422, "invalid_user_id");
+	r.uri = "/v1/users/9223372036854775808/code";
+	expect(&r, 422, "invalid_user_id");
+	r.uri = "/v1/users/9223372036854775807/code";
+	expect(&r, 503, "database_unavailable");
+	r.authorization = NULL;
+	r.uri = "/v1/users/abc/code";
+	expect(&r, 401, "unauthorized");
+}
+
+static void
+test_body_limits(void **state)
+{
+	struct http_req	 r;
+	char		*deep;
+	size_t		 i;
+
+	(void)state;
+	r = rq_body("POST", "/v1/signups", "Bearer " API_KEY,
+	    "{\"user_id\":1}");
+	r.body_state = BODY_TOO_LARGE;
+	expect(&r, 413, "body_too_large");
+	r.body_state = BODY_BAD_LENGTH;
+	expect(&r, 400, "invalid_content_length");
+	r.body_state = BODY_SHORT;
+	expect(&r, 400, "invalid_content_length");
+	r.body_state = BODY_LONG;
+	expect(&r, 400, "invalid_content_length");
+	r.body_state = BODY_OK;
+
+	r.content_type = "text/plain";
+	expect(&r, 415, "unsupported_media_type");
+	r.content_type = NULL;
+	expect(&r, 415, "unsupported_media_type");
+	r.content_type = "application/jsonx";
+	expect(&r, 415, "unsupported_media_type");
+	r.content_type = "Application/JSON; charset=UTF-8";
+	expect(&r, 503, "database_unavailable");
+	r.content_type = "application/json";
+
+	r.body = "";
+	r.bodysz = 0;
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":1} x";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":1,}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{'user_id':1}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":1}\0{}";
+	r.bodysz = 16;
+	expect(&r, 400, "invalid_json");
+	r.body = "  {\"user_id\":1}\r\n";
+	r.bodysz = strlen(r.body);
+	expect(&r, 503, "database_unavailable");
+	r.body = "[1]";
+	r.bodysz = strlen(r.body);
+	expect(&r, 422, "invalid_type");
+
+	/* 10,000 levels deep: the tokenizer stops at MAX_JSON_DEPTH. */
+	deep = malloc(20001);
+	assert_non_null(deep);
+	for (i = 0; i < 10000; i++) {
+		deep[i] = '[';
+		deep[20000 - 1 - i] = ']';
+	}
+	deep[20000] = '\0';
+	r.body = deep;
+	r.bodysz = 20000;
+	expect(&r, 400, "invalid_json");
+	free(deep);
+}
+
+static void
+signup(const char *body, int status, const char *code)
+{
+	struct http_req	 r = rq_body("POST", "/v1/signups",
+			    "Bearer " API_KEY, body);
+
+	expect(&r, status, code);
+}
+
+static void
+test_signup_validators(void **state)
+{
+	char	 big[600];
+
+	(void)state;
+	signup("{}", 422, "missing_field");
+	signup("{\"user_id\":null}", 422, "missing_field");
+	signup("{\"user_id\":0}", 422, "invalid_user_id");
+	signup("{\"user_id\":-3}", 422, "invalid_user_id");
+	signup("{\"user_id\":1.5}", 422, "invalid_user_id");
+	signup("{\"user_id\":true}", 422, "invalid_user_id");
+	signup("{\"user_id\":\"12a\"}", 422, "invalid_user_id");
+	signup("{\"user_id\":\"012\"}", 422, "invalid_user_id");
+	signup("{\"user_id\":9223372036854775808}", 422, "invalid_user_id");
+	signup("{\"user_id\":18446744073709551616}", 422, "invalid_user_id");
+	signup("{\"user_id\":9223372036854775807}", 503,
+	    "database_unavailable");
+	signup("{\"user_id\":\"77\"}", 503, "database_unavailable");
+
+	signup("{\"user_id\":1,\"code\":5}", 422, "invalid_type");
+	signup("{\"user_id\":1,\"code\":\"AB!CD\"}", 422, "invalid_code");
+	signup("{\"user_id\":1,\"code\":\"ABCDEFG\"}", 422, "invalid_code");
+	signup("{\"user_id\":1,\"code\":\"' OR 1=1 --\"}", 422,
+	    "invalid_code");
+	signup("{\"user_id\":1,\"code\":\"abcd-efgh\"}", 503,
+	    "database_unavailable");
+	signup("{\"user_id\":1,\"code\":\"\"}", 503, "database_unavailable");
+
+	signup("{\"user_id\":1,\"email\":\"nobody\"}", 422, "invalid_email");
+	signup("{\"user_id\":1,\"email\":\"a@\"}", 422, "invalid_email");
+	signup("{\"user_id\":1,\"email\":\"@b.c\"}", 422, "invalid_email");
+	signup("{\"user_id\":1,\"email\":[]}", 422, "invalid_type");
+	signup("{\"user_id\":1,\"ip\":\"1.2.3\"}", 422, "invalid_ip");
+	signup("{\"user_id\":1,\"ip\":\"1.2.3.4; DROP TABLE x\"}", 422,
+	    "invalid_ip");
+	signup("{\"user_id\":1,\"ip\":\"::ffff:10.0.0.1\"}", 503,
+	    "database_unavailable");
+
+	/* NUL inside a string, and bytes that are not UTF-8. */
+	signup("{\"user_id\":1,\"device_fingerprint\":\"a\\u0000b\"}", 422,
+	    "invalid_utf8");
+	signup("{\"user_id\":1,\"device_fingerprint\":\"\xc3\x28\"}", 422,
+	    "invalid_utf8");
+	/* json-c turns a lone surrogate escape into U+FFFD. */
+	signup("{\"user_id\":1,\"device_fingerprint\":\"\\ud800\"}", 503,
+	    "database_unavailable");
+	signup("{\"user_id\":1,\"device_fingerprint\":\"it's\"}", 503,
+	    "database_unavailable");
+	signup("{\"user_id\":1,\"device_fingerprint\":\"caf\xc3\xa9\"}",
+	    503, "database_unavailable");
+
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"user_id\":1,\"device_fingerprint\":\"", 35);
+	memcpy(big + 35 + 256, "\"}", 3);
+	signup(big, 422, "field_too_long");
+	memcpy(big + 35 + 255, "\"}", 3);
+	signup(big, 503, "database_unavailable");
+}
+
+/* An event signed with the test secret at TS. */
+static void
+event(const char *id, const char *body, int status, const char *code)
+{
+	struct http_req	 r = rq_body("POST", "/v1/events", NULL, body);
+	char		 sig[SIG_LEN + 1];
+
+	assert_int_equal(sig_sign(&app.whkey, id, TS, body, strlen(body),
+	    sig), 0);
+	r.wh_id = id;
+	r.wh_ts = TS_S;
+	r.wh_sig = sig;
+	expect(&r, status, code);
+}
+
+#define EV(id, extra) "{\"id\":\"" id "\",\"type\":\"order.completed\"," \
+	"\"user_id\":5,\"order_id\":\"o-1\",\"amount\":\"25.00\"," \
+	"\"currency\":\"USD\",\"occurred_at\":\"2025-01-31T12:00:00Z\"" \
+	extra "}"
+
+static void
+test_events(void **state)
+{
+	struct http_req	 r;
+
+	(void)state;
+	/* The published Standard Webhooks vector gets past the check. */
+	r = rq_body("POST", "/v1/events", NULL, "{\"test\": 2432232314}");
+	r.wh_id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+	r.wh_ts = TS_S;
+	r.wh_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+	expect(&r, 422, "missing_field");
+	r.wh_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
+	expect(&r, 401, "invalid_signature");
+	r.wh_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+	r.wh_ts = "1614264000";
+	expect(&r, 401, "stale_timestamp");
+	r.wh_ts = "1614266000";
+	expect(&r, 401, "stale_timestamp");
+	r.wh_ts = "16142653x0";
+	expect(&r, 401, "invalid_signature");
+	r.wh_ts = TS_S;
+	r.wh_id = NULL;
+	expect(&r, 401, "invalid_signature");
+	r.wh_id = "msg with space";
+	expect(&r, 401, "invalid_signature");
+	/* The media type is checked before the signature. */
+	r.content_type = "text/plain";
+	expect(&r, 415, "unsupported_media_type");
+
+	event("ev-1", EV("ev-1", ""), 503, "database_unavailable");
+	event("ev-2", EV("ev-1", ""), 422, "event_id_mismatch");
+	event("ev-3", EV("ev-3", ",\"payment_fingerprint\":\"pf\""), 503,
+	    "database_unavailable");
+	event("ev-4", "{\"id\":\"ev-4\"}", 422, "missing_field");
+	event("ev-5", EV("ev-5", ",\"amount\":25"), 422, "invalid_amount");
+	event("ev-6", EV("ev-6", ",\"amount\":\"25.001\""), 422,
+	    "invalid_amount");
+	event("ev-7", EV("ev-7", ",\"amount\":\"-1.00\""), 422,
+	    "invalid_amount");
+	event("ev-8", EV("ev-8", ",\"currency\":\"usd\""), 422,
+	    "invalid_currency");
+	event("ev-9", EV("ev-9", ",\"occurred_at\":\"yesterday\""), 422,
+	    "invalid_time");
+	event("ev-10", EV("ev-10", ",\"user_id\":\"x\""), 422,
+	    "invalid_user_id");
+	event("ev-11", EV("ev-11", ",\"type\":\"order completed\""), 422,
+	    "invalid_field");
+	event("ev-12", EV("ev-12", ",\"order_id\":\"a\\u0000\""), 422,
+	    "invalid_utf8");
+	event("ev-13", EV("ev-13", ",\"order_id\":\"\""), 422,
+	    "missing_field");
+}
+
+static void
+test_landing(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+	struct code_row		 row;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	row.user_id = 7;
+	snprintf(row.code, sizeof(row.code), "AB12CD34");
+	code_cache_put(&app, &row, "AB12CD34", 1);
+	code_cache_put(&app, &row, "ZZZZZZZZ", 0);
+	row.expires_at = TS - 1;
+	code_cache_put(&app, &row, "EXP00000", 1);
+	row.expires_at = 0;
+	row.disabled_at = TS - 10;
+	code_cache_put(&app, &row, "DIS00000", 1);
+
+	r = rq("GET", "/r/ab12-cd34?utm=x");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_int_equal(rs.route, ROUTE_LANDING);
+	assert_string_equal(rs.location,
+	    "https://shop.example/welcome?ref=AB12CD34");
+	assert_string_equal(rs.cookie, "ref=AB12CD34; Max-Age=2592000; "
+	    "Path=/; HttpOnly; Secure; SameSite=Lax");
+	http_resp_free(&rs);
+	assert_int_equal(app.nclicks, 1);
+
+	r = rq("HEAD", "/r/AB12CD34");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_non_null(rs.cookie);
+	http_resp_free(&rs);
+
+	/* Unknown, expired, disabled, malformed: bare redirect. */
+	r.uri = "/r/ZZZZZZZZ";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_string_equal(rs.location, "https://shop.example/welcome");
+	assert_null(rs.cookie);
+	http_resp_free(&rs);
+	r.uri = "/r/EXP00000";
+	http_serve(&app, &r, &rs);
+	assert_null(rs.cookie);
+	http_resp_free(&rs);
+	r.uri = "/r/DIS00000";
+	http_serve(&app, &r, &rs);
+	assert_null(rs.cookie);
+	http_resp_free(&rs);
+	r.uri = "/r/%0d%0aSet-Cookie:x";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_null(rs.cookie);
+	assert_string_equal(rs.location, "https://shop.example/welcome");
+	http_resp_free(&rs);
+	r.uri = "/r/";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_null(rs.cookie);
+	http_resp_free(&rs);
+
+	/* The query separator and a fragment in landing_url. */
+	snprintf(conf.landing_url, sizeof(conf.landing_url),
+	    "https://shop.example/w?a=1#top");
+	conf.cookie_name[0] = 'r';
+	conf.attribution_window_days = 7;
+	r.uri = "/r/AB12CD34";
+	http_serve(&app, &r, &rs);
+	assert_string_equal(rs.location,
+	    "https://shop.example/w?a=1&ref=AB12CD34#top");
+	assert_string_equal(rs.cookie, "ref=AB12CD34; Max-Age=604800; "
+	    "Path=/; HttpOnly; Secure; SameSite=Lax");
+	http_resp_free(&rs);
+
+	/* A stale entry goes back to the database, which is away: a
+	 * well-formed code keeps its cookie, the signup checks it. */
+	fake_ms += 6000;
+	snprintf(conf.landing_url, sizeof(conf.landing_url),
+	    "https://shop.example/welcome");
+	conf.attribution_window_days = 30;
+	r.uri = "/r/ZZZZZZZZ";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 302);
+	assert_non_null(rs.cookie);
+	http_resp_free(&rs);
+
+	/* The clicks of AB12CD34 wait for the database. */
+	assert_int_equal(clicks_due_ms(&app), 0);
+	assert_int_equal(clicks_flush(&app), -1);
+	assert_int_equal(app.nclicks, 1);
+	assert_int_equal(clicks_due_ms(&app), 1000);
+}
+
+static void
+test_request_id(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+	char			 head[MAX_HEADERS];
+	size_t			 len;
+	int			 n;
+
+	(void)state;
+	r = rq("GET", "/nope");
+	r.request_id = "abc-DEF_1.2";
+	http_serve(&app, &r, &rs);
+	assert_string_equal(rs.request_id, "abc-DEF_1.2");
+	http_resp_free(&rs);
+
+	r.request_id = "abc\r\nSet-Cookie: x=1";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
+	assert_null(strchr(rs.request_id, '\r'));
+	http_resp_free(&rs);
+	r.request_id = "a b";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
+	http_resp_free(&rs);
+	r.request_id = "";
+	http_serve(&app, &r, &rs);
+	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
+	http_resp_free(&rs);
+
+	r = rq("DELETE", "/v1/users/3/code");
+	r.request_id = "rid-1";
+	http_serve(&app, &r, &rs);
+	http_body(&rs, &len);
+	n = http_head(&rs, head, sizeof(head), len);
+	assert_true(n > 0);
+	assert_non_null(strstr(head, "Status: 405 Method Not Allowed\r\n"));
+	assert_non_null(strstr(head, "\r\nAllow: GET, HEAD, POST\r\n"));
+	assert_non_null(strstr(head, "\r\nX-Request-Id: rid-1\r\n"));
+	assert_non_null(strstr(head, "Content-Type: application/json\r\n"));
+	assert_int_equal(strcmp(head + n - 4, "\r\n\r\n"), 0);
+	http_resp_free(&rs);
+}
+
+static void
+test_error_body(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+	const char		*body;
+	size_t			 len;
+
+	(void)state;
+	r = rq("GET", "/nope");
+	http_serve(&app, &r, &rs);
+	body = http_body(&rs, &len);
+	assert_string_equal(body, "{\"error\":{\"code\":\"not_found\","
+	    "\"message\":\"no such resource\"}}");
+	assert_int_equal(len, strlen(body));
+	http_resp_free(&rs);
+}
+
+static void
+test_health_metrics(void **state)
+{
+	struct http_req		 r;
+	struct http_resp	 rs;
+	struct metrics		*m;
+	char			 err[128];
+
+	(void)state;
+	r = rq("GET", "/healthz");
+	expect(&r, 503, "database_unavailable");
+
+	m = metrics_open("", err, sizeof(err));
+	assert_non_null(m);
+	app.metrics = m;
+	metrics_request(m, ROUTE_LANDING, 302, 700);
+	metrics_request(m, ROUTE_LANDING, 302, 20);
+	metrics_request(m, ROUTE_NONE, 404, 20);
+	r = rq("GET", "/metrics");
+	http_serve(&app, &r, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(rs.text);
+	assert_non_null(strstr(rs.text, "referd_database_up 0\n"));
+	assert_null(strstr(rs.text, "referd_outbox_backlog"));
+	assert_non_null(strstr(rs.text, "referd_http_requests_total{route="
+	    "\"landing\",status=\"302\"} 2\n"));
+	assert_non_null(strstr(rs.text, "referd_http_requests_total{route="
+	    "\"none\",status=\"404\"} 1\n"));
+	assert_non_null(strstr(rs.text, "referd_http_request_duration_"
+	    "seconds_bucket{route=\"landing\",le=\"0.0005\"} 1\n"));
+	assert_non_null(strstr(rs.text, "referd_http_request_duration_"
+	    "seconds_bucket{route=\"landing\",le=\"0.001\"} 2\n"));
+	assert_non_null(strstr(rs.text, "referd_http_request_duration_"
+	    "seconds_count{route=\"landing\"} 2\n"));
+	assert_string_equal(rs.content_type,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	http_resp_free(&rs);
+	app.metrics = NULL;
+	metrics_close(m);
+}
+
+static void
+test_parsers(void **state)
+{
+	size_t	 n;
+
+	(void)state;
+	assert_int_equal(content_length_parse(NULL, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(content_length_parse("", &n), 0);
+	assert_int_equal(content_length_parse("0", &n), 0);
+	assert_int_equal(content_length_parse("65536", &n), 0);
+	assert_int_equal(n, 65536);
+	assert_int_equal(content_length_parse("-1", &n), -1);
+	assert_int_equal(content_length_parse("+1", &n), -1);
+	assert_int_equal(content_length_parse(" 1", &n), -1);
+	assert_int_equal(content_length_parse("1 ", &n), -1);
+	assert_int_equal(content_length_parse("0x10", &n), -1);
+	assert_int_equal(content_length_parse("1,2", &n), -1);
+	assert_int_equal(content_length_parse("99999999999999999999", &n),
+	    -1);
+
+	assert_true(json_media_type("application/json"));
+	assert_true(json_media_type("application/json;charset=utf-8"));
+	assert_true(json_media_type("application/json; charset=\"UTF-8\""));
+	assert_false(json_media_type("application/json; charset=latin1"));
+	assert_false(json_media_type("application/json-seq"));
+	assert_false(json_media_type("text/json"));
+	assert_false(json_media_type(NULL));
+
+	assert_true(time_rfc3339_valid("2025-01-31T12:00:00Z"));
+	assert_true(time_rfc3339_valid("2025-01-31t12:00:00.5+01:00"));
+	assert_true(time_rfc3339_valid("2025-12-31T23:59:60-12:30"));
+	assert_false(time_rfc3339_valid("2025-01-31 12:00:00Z"));
+	assert_false(time_rfc3339_valid("2025-13-01T12:00:00Z"));
+	assert_false(time_rfc3339_valid("2025-01-31T12:00:00"));
+	assert_false(time_rfc3339_valid("2025-01-31T12:00:00.Z"));
+	assert_false(time_rfc3339_valid("2025-01-31T12:00:00Zx"));
+	assert_false(time_rfc3339_valid(""));
+
+	assert_true(cookie_name_valid("ref"));
+	assert_false(cookie_name_valid("re f"));
+	assert_false(cookie_name_valid("a=b"));
+	assert_false(cookie_name_valid(""));
+	assert_true(header_value_safe("https://a.example/x?y=1"));
+	assert_false(header_value_safe("https://a.example/\r\nX: y"));
+	assert_false(header_value_safe("https://a.example/ x"));
+
+	assert_int_equal(method_parse("GET"), METHOD_GET);
+	assert_int_equal(method_parse("HEAD"), METHOD_HEAD);
+	assert_int_equal(method_parse("POST"), METHOD_POST);
+	assert_int_equal(method_parse("PATCH"), METHOD_OTHER);
+	assert_int_equal(method_parse(NULL), METHOD_OTHER);
+	assert_string_equal(route_name(ROUTE_NONE), "none");
+	assert_string_equal(route_name(ROUTE_EVENT), "event");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_body_limits),
+		cmocka_unit_test(test_signup_validators),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_landing),
+		cmocka_unit_test(test_request_id),
+		cmocka_unit_test(test_error_body),
+		cmocka_unit_test(test_health_metrics),
+		cmocka_unit_test(test_parsers),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
