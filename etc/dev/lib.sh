@@ -165,7 +165,7 @@ cookie_name = ref
 attribution_window_days = 30
 
 qualifying_events = order.completed
-min_order_amount = 0.00
+min_order_amount = 1.00
 hold_days = 0
 reward_referrer_type = credit
 reward_referrer_amount = 10.00
