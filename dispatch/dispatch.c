@@ -711,8 +711,10 @@ run(struct dispatcher *d, int once)
 				slot_done(d, s, m->data.result);
 			}
 		if (d->nfree + d->nsending < d->nslots &&
-		    mono_ms() >= d->next_settle)
+		    mono_ms() >= d->next_settle) {
+			fflush(d->log);	/* a delivered row is in the log */
 			settle(d);
+		}
 		now = mono_ms();
 		if (now >= d->next_metrics)
 			metrics_write(d);

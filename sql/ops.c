@@ -561,7 +561,7 @@ void_in(struct db *db, const struct referral_row *r, enum ref_event ev,
 		struct reward_row *w = &rw[n];
 
 		memset(w, 0, sizeof(*w));
-		rc = db_fetch(db, STMT_REWARD_LIST, "lslsmssllls", &w->id,
+		rc = db_fetch(db, STMT_REWARD_LIST, "lslsmsslsls", &w->id,
 		    w->role, sizeof(w->role), &w->user_id, w->type,
 		    sizeof(w->type), &w->amount, w->currency,
 		    sizeof(w->currency), w->status, sizeof(w->status),
@@ -975,7 +975,7 @@ referral_get_fn(struct db *db, void *arg)
 	while (r->rewardsz < 2) {
 		struct reward_row *w = &r->rewards[r->rewardsz];
 
-		rc = db_fetch(db, STMT_REWARD_LIST, "lslsmssllls", &w->id,
+		rc = db_fetch(db, STMT_REWARD_LIST, "lslsmsslsls", &w->id,
 		    w->role, sizeof(w->role), &w->user_id, w->type,
 		    sizeof(w->type), &w->amount, w->currency,
 		    sizeof(w->currency), w->status, sizeof(w->status),
