@@ -663,11 +663,13 @@ validate(enum body_kind kind, json_object *root, struct input *in,
 }
 
 /*
- * json-c takes 'strings' even in strict mode; JSON has no single quote
- * outside a string.  Returns 1 if one is there, else 0.
+ * json-c takes some things that are not JSON even in strict mode:
+ * 'strings', NaN, Infinity and -Infinity.  Outside strings, JSON has no
+ * single quote and no upper-case letter but an exponent's E.
+ * Returns 1 if "s" has one of those, else 0.
  */
 static int
-json_single_quoted(const char *s, size_t len)
+json_extension(const char *s, size_t len)
 {
 	size_t	 i;
 	int	 in = 0;
@@ -677,7 +679,8 @@ json_single_quoted(const char *s, size_t len)
 			i++;
 		else if (s[i] == '"')
 			in = !in;
-		else if (!in && s[i] == '\'')
+		else if (!in && (s[i] == '\'' ||
+		    (s[i] >= 'A' && s[i] <= 'Z' && s[i] != 'E')))
 			return 1;
 	}
 	return 0;
@@ -705,9 +708,9 @@ body_parse(const struct http_req *rq, struct http_resp *rs)
 		    "the body has a NUL byte");
 		return NULL;
 	}
-	if (json_single_quoted(rq->body, rq->bodysz)) {
+	if (json_extension(rq->body, rq->bodysz)) {
 		http_error(rs, 400, "invalid_json",
-		    "malformed JSON: single-quoted string");
+		    "malformed JSON: single quotes, NaN or Infinity");
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(MAX_JSON_DEPTH)) == NULL) {

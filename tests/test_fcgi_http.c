@@ -287,6 +287,18 @@ test_body_limits(void **state)
 	r.body = "{'user_id':1}";
 	r.bodysz = strlen(r.body);
 	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":NaN}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":-Infinity}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":1}/* c */";
+	r.bodysz = strlen(r.body);
+	expect(&r, 400, "invalid_json");
+	r.body = "{\"user_id\":1E0, \"x\":\"It's NaN\"}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 503, "database_unavailable");
 	r.body = "{\"user_id\":1}\0{}";
 	r.bodysz = 16;
 	expect(&r, 400, "invalid_json");
