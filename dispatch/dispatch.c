@@ -37,6 +37,7 @@
 #define OWNER_HOST	32	/* hostname bytes in the lease owner */
 #define DB_DOWN_PAUSE	1000	/* ms between tries while the db is away */
 #define MAX_WAIT	1000	/* ms: longest sleep of the loop */
+#define SETTLE_WAIT	5	/* ms an outcome may wait for company */
 #define METRICS_FILE	"dispatch.prom"
 
 enum slot_state {
@@ -94,6 +95,7 @@ struct dispatcher {
 	int64_t		 next_claim;	/* monotonic ms */
 	int64_t		 next_reward;
 	int64_t		 next_settle;
+	int64_t		 first_done;	/* when the oldest unsaved outcome came */
 	int64_t		 next_metrics;
 };
 
@@ -309,6 +311,8 @@ slot_finish(struct dispatcher *d, struct slot *s, enum verdict v,
 	log_attempt(d, s, status, ms, policy_verdict_name(v),
 	    r->fate == OUTBOX_RETRY ? r->at : 0, r->err);
 	d->n.attempts++;
+	if (d->nfree + d->nsending == d->nslots)
+		d->first_done = mono_ms();
 	s->state = SLOT_DONE;
 }
 
@@ -548,6 +552,8 @@ reward_worker(struct dispatcher *d)
 	    (size_t)d->conf->dispatch_batch, &n)) != DB_OK) {
 		d->n.db_errors++;
 		d->db_ok = 0;
+		if (d->conf->dispatch_poll_ms < DB_DOWN_PAUSE)
+			d->next_reward = mono_ms() + DB_DOWN_PAUSE;
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -673,6 +679,7 @@ run(struct dispatcher *d, int once)
 	size_t		 threshold = d->nslots / 4 > 0 ? d->nslots / 4 : 1;
 	int64_t		 now, deadline = 0, wait;
 	int		 stopping = 0, running, rewarded = 0, left;
+	size_t		 ndone;
 	CURLMsg		*m;
 
 	while (1) {
@@ -710,8 +717,16 @@ run(struct dispatcher *d, int once)
 				    CURLINFO_PRIVATE, (char **)&s);
 				slot_done(d, s, m->data.result);
 			}
-		if (d->nfree + d->nsending < d->nslots &&
-		    mono_ms() >= d->next_settle) {
+		/*
+		 * Outcomes are saved in batches (one commit each): when a
+		 * quarter of the slots wait, nothing else is in flight, or
+		 * the oldest has waited SETTLE_WAIT ms.
+		 */
+		now = mono_ms();
+		ndone = d->nslots - d->nfree - d->nsending;
+		if (ndone > 0 && now >= d->next_settle && (ndone >= threshold ||
+		    d->nsending == 0 || stopping ||
+		    now - d->first_done >= SETTLE_WAIT)) {
 			fflush(d->log);	/* a delivered row is in the log */
 			settle(d);
 		}
@@ -732,9 +747,11 @@ run(struct dispatcher *d, int once)
 			wait = d->next_reward - now;
 		if (d->next_metrics - now < wait)
 			wait = d->next_metrics - now;
-		if (d->nfree + d->nsending < d->nslots &&
-		    d->next_settle - now < wait)
+		ndone = d->nslots - d->nfree - d->nsending;
+		if (ndone > 0 && d->next_settle - now < wait)
 			wait = d->next_settle - now;
+		if (ndone > 0 && d->first_done + SETTLE_WAIT - now < wait)
+			wait = d->first_done + SETTLE_WAIT - now;
 		if (stopping && wait > 100)
 			wait = 100;
 		if (wait < 0)

@@ -163,8 +163,16 @@ recv_stat() {
 	    python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }
 
-# once CONF: one "referd-dispatch --once" run.
-once() { "$DISPATCH" -c "$1" --once >>"$T/once.out" 2>&1; }
+# once CONF: one "referd-dispatch --once" run; a failure (a crash, a
+# sanitizer report) fails the suite.
+once() {
+	"$DISPATCH" -c "$1" --once >"$T/once.last" 2>&1
+	local rc=$?
+	cat "$T/once.last" >>"$T/once.out"
+	[ $rc = 0 ] || ok $rc "referd-dispatch --once exited $rc" \
+	    "$(tail -c 400 "$T/once.last" | tr '\n' ' ')"
+	return $rc
+}
 
 # drain CONF SECONDS: --once runs until no row is pending or in flight.
 drain() {
