@@ -459,6 +459,9 @@ c_void(struct con *c)
 		return;
 	}
 	c->act_id = id;
+	snprintf(c->act_note, sizeof(c->act_note), "%s",
+	    strcmp(status, "rewarded") == 0 ?
+	    " (rewarded: both rewards are revoked)" : "");
 	input_begin(c, ACT_VOID, REASON_CHARS,
 	    "Void referral %" PRId64 ": reason (Esc cancels): ", id);
 }
@@ -483,6 +486,8 @@ c_flag(struct con *c)
 		return;
 	}
 	c->act_id = user;
+	snprintf(c->act_note, sizeof(c->act_note),
+	    " (their code stops attributing)");
 	input_begin(c, ACT_FLAG, REASON_CHARS,
 	    "Flag user %" PRId64 ": reason (Esc cancels): ", user);
 }
@@ -620,8 +625,7 @@ input_accept(struct con *c)
 			break;
 		}
 		snprintf(c->act_reason, sizeof(c->act_reason), "%s", text);
-		confirm_begin(c, c->act, c->act_id, c->act == ACT_VOID ?
-		    " (rewarded: its rewards are revoked)" : "");
+		confirm_begin(c, c->act, c->act_id, c->act_note);
 		break;
 	default:
 		break;

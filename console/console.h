@@ -122,6 +122,7 @@ struct con {
 	enum con_act	 act;
 	int64_t		 act_id;	/* referral, user or outbox row */
 	char		 act_reason[MAX_REASON + 1];
+	char		 act_note[64];	/* what else the action does */
 	char		 prompt[CON_MAX_MSG];
 	wchar_t		 input[MAX_REASON + 1];
 	size_t		 inputlen;

@@ -108,7 +108,7 @@ start_console() {
 	    return 1
 	tm set-option -t c status off >/dev/null
 	tm set-window-option -t c aggressive-resize off >/dev/null 2>&1
-	tm send-keys -t c "stty -g >$T/stty.before; $BUILD/referd-console -c $conf; echo \$? >$T/rc; stty -g >$T/stty.after" Enter
+	tm send-keys -t c "stty -g >$T/stty.before; $BUILD/referd-console -c $conf ${CONSOLE_ARGS:-}; echo \$? >$T/rc; stty -g >$T/stty.after" Enter
 	wait_screen ' db: ' 15
 }
 
@@ -168,12 +168,12 @@ wait_exit() {
 }
 
 # select_row ERE: moves the selection ("> " in the first column) to the
-# first list row matching ERE on the screen.
+# first list row matching ERE (after the two-column marker).
 select_row() {
 	local re=$1 i cur target
 	for i in 1 2 3; do
 		screen >"$T/scr"
-		target=$(grep -nE -- "^[> ] .*$re" "$T/scr" | head -1 | cut -d: -f1)
+		target=$(grep -nE -- "^[> ] $re" "$T/scr" | head -1 | cut -d: -f1)
 		cur=$(grep -n '^> ' "$T/scr" | head -1 | cut -d: -f1)
 		[ -n "$target" ] && [ -n "$cur" ] || return 1
 		[ "$target" = "$cur" ] && return 0
@@ -182,7 +182,7 @@ select_row() {
 		else
 			keys -N $((cur - target)) k
 		fi
-		wait_screen "^> .*$re" 5 && return 0
+		wait_screen "^> $re" 5 && return 0
 	done
 	return 1
 }
