@@ -113,7 +113,7 @@ static const struct cmd_def cmds[CMD__MAX] = {
 	[CMD_END] = { { 'G', FK(KEY_END) }, NULL,
 	    "last row", SCR_ALL, c_end },
 	[CMD_SEARCH] = { { '/' }, "/",
-	    "find a referrer by user id or code; elsewhere filter rows",
+	    "Referrers: find user id or code; else filter rows",
 	    SCR_ALL, c_search },
 	[CMD_OPEN] = { { '\n', '\r', FK(KEY_ENTER) }, "Enter",
 	    "the referrer's referrals", ON_REFERRALS, c_open },

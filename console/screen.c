@@ -17,6 +17,8 @@
 
 #include "console.h"
 
+#define AUDIT_OPERATOR_COLS	20	/* widest operator column */
+
 /* Seconds since the epoch. */
 int64_t
 con_now(void)
@@ -537,7 +539,7 @@ audit_load(struct con *c)
 {
 	enum db_rc	 rc;
 	size_t		 i;
-	int		 wa = 3, wb = 4;
+	int		 wa = 3, wb = 4, wc = 8, n;
 
 	if ((rc = db_audit_list(c->db, c->audit, CON_MAX_ROWS,
 	    &c->naudit)) != DB_OK)
@@ -545,9 +547,13 @@ audit_load(struct con *c)
 	for (i = 0; i < c->naudit; i++) {
 		wa = wmax(wa, c->audit[i].referral_id);
 		wb = wmax(wb, c->audit[i].target_user);
+		n = (int)strlen(c->audit[i].operator);
+		wc = n > wc ? (n < AUDIT_OPERATOR_COLS ? n :
+		    AUDIT_OPERATOR_COLS) : wc;
 	}
 	c->w_a[SCR_AUDIT] = wa;
 	c->w_b[SCR_AUDIT] = wb;
+	c->w_c[SCR_AUDIT] = wc;
 	return DB_OK;
 }
 
@@ -572,9 +578,9 @@ audit_title(const struct con *c, char *buf, size_t sz)
 static void
 audit_head(const struct con *c, char *buf, size_t sz)
 {
-	snprintf(buf, sz, "%-11s %-12s %-12s %-*s %-*s %s", "WHEN",
-	    "OPERATOR", "ACTION", c->w_a[SCR_AUDIT], "REF", c->w_b[SCR_AUDIT],
-	    "USER", "DETAIL");
+	snprintf(buf, sz, "%-11s %-*s %-12s %-*s %-*s %s", "WHEN",
+	    c->w_c[SCR_AUDIT], "OPERATOR", "ACTION", c->w_a[SCR_AUDIT], "REF",
+	    c->w_b[SCR_AUDIT], "USER", "DETAIL");
 }
 
 static void
@@ -583,8 +589,9 @@ audit_row(const struct con *c, size_t i, char *buf, size_t sz)
 	const struct con_audit *a = &c->audit[i];
 	char		 t[32], r[32], u[32];
 
-	snprintf(buf, sz, "%-11s %-12s %-12s %-*s %-*s %s",
-	    when(a->at, t, sizeof(t)), a->operator, a->action,
+	snprintf(buf, sz, "%-11s %-*.*s %-12s %-*s %-*s %s",
+	    when(a->at, t, sizeof(t)), c->w_c[SCR_AUDIT], c->w_c[SCR_AUDIT],
+	    a->operator, a->action,
 	    c->w_a[SCR_AUDIT], id(a->referral_id, r, sizeof(r)),
 	    c->w_b[SCR_AUDIT], id(a->target_user, u, sizeof(u)),
 	    a->detail[0] ? a->detail : "-");

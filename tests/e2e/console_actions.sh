@@ -113,31 +113,15 @@ is "after n and empty reason: still pending, no audit row" \
     "$(sql "SELECT CONCAT(status, '/', (SELECT COUNT(*) FROM audit_log
     WHERE referral_id = $R)) FROM referrals WHERE id = $R")" "pending/0"
 
-# Void on the Fraud screen: the held pending referral.
+# The Fraud screen: the held pending referral; flag its referrer, then
+# void it.
 R=${REF[1.held_pending]}
 keys 2 /
 wait_screen 'Filter rows containing' 5
 text "${REFEREE[1.held_pending]}"
 keys Enter
-select_row "$R +.*held/pend"
+select_row "$R +${REFEREE[1.held_pending]} +$X +same_ip +held/pend"
 ok $? "the held pending referral is selected on the Fraud screen"
-keys v
-wait_screen "Void referral $R: reason" 5
-text "e2e $$: same household"
-keys Enter
-wait_screen "void referral $R .*\\? \\[y/N\\]" 5
-keys y
-wait_screen "void referral $R voided" 10
-is "void from the Fraud screen" \
-    "$(sql "SELECT CONCAT(status, '|', void_reason) FROM referrals WHERE id = $R")" \
-    "voided|e2e $$: same household"
-
-# Flag the referrer's account from the Fraud screen.
-keys Escape /
-wait_screen 'Filter rows containing' 5
-text "$X"
-keys Enter
-select_row "[0-9]+ +[0-9]+ +$X "
 keys f
 wait_screen "Flag user $X: reason" 5
 ok $? "f asks for a reason"
@@ -153,6 +137,17 @@ is "flagged_users row with operator" \
 is "flag audit row" \
     "$(sql "SELECT CONCAT(operator, '|', action) FROM audit_log
     WHERE target_user = $X AND action = 'flag_user'")" "$OP|flag_user"
+select_row "$R +${REFEREE[1.held_pending]} +$X +same_ip +held/pend"
+keys v
+wait_screen "Void referral $R: reason" 5
+text "e2e $$: same household"
+keys Enter
+wait_screen "void referral $R .*\\? \\[y/N\\]" 5
+keys y
+wait_screen "void referral $R voided" 10
+is "void from the Fraud screen" \
+    "$(sql "SELECT CONCAT(status, '|', void_reason) FROM referrals WHERE id = $R")" \
+    "voided|e2e $$: same household"
 keys Escape
 
 # Retry a dead outbox row.
@@ -194,7 +189,7 @@ wait_screen "^[> ] .* $OP +outbox_retry " 10
 ok $? "Audit screen lists the retry by the operator"
 list_rows | awk '{print $4}' | head -5 | tr '\n' ' ' >"$T/actions"
 is "Audit screen order" "$(cat "$T/actions")" \
-    "outbox_retry flag_user void void approve "
+    "outbox_retry void flag_user void approve "
 
 quit_console
 finish
