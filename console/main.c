@@ -96,6 +96,9 @@ signals_init(void)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
+	/* A query in progress finishes; the loop sees the flag within
+	 * CON_INPUT_MS, as get_wch's wait is never restarted. */
+	sa.sa_flags = SA_RESTART;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		if (sigaction(stops[i], &sa, NULL) == -1)
 			return -1;

@@ -633,6 +633,7 @@ static const struct con_screen_def screens[SCR__MAX] = {
 _Static_assert(sizeof(screens) / sizeof(screens[0]) == SCR__MAX,
     "screen table length");
 
+/* Returns the definition of screen "s". */
 const struct con_screen_def *
 screen_def(enum con_screen s)
 {

@@ -80,7 +80,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: console_seed -c FILE -b BASE [-s]\n"
+	    "usage: console_seed -c FILE -b BASE [-s] | --help\n"
 	    "Seeds the console test data set through the data layer.\n"
 	    "  -c FILE  referd configuration file\n"
 	    "  -b BASE  first user id (every id is BASE + n)\n"
@@ -216,7 +216,13 @@ main(int argc, char *argv[])
 	int64_t		 base = 0, now = time(NULL), at;
 	int		 ch, rc = 1;
 
-	while ((ch = getopt(argc, argv, "b:c:hs")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "b:c:hs", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			if (userid_parse(optarg, strlen(optarg), &base) == -1) {
