@@ -58,10 +58,11 @@ SEED=$BUILD/tests/console_seed
     die "cannot build $SEED"
 command -v tmux >/dev/null || die "tmux is not installed"
 
-# A base user id of its own for each run: reruns on one stack never meet
-# their earlier rows.  $1 (0-9) keeps suites started in the same second apart.
+# A base user id of its own for each run (the clock, in seconds): reruns
+# on one stack never meet their earlier rows.  $1 (0-9) keeps suites
+# started in the same second apart; a seed uses at most base + 999.
 fresh_base() {
-	echo $((7200000000 + (($(date +%s) % 100000) * 10 + $1) * 1000))
+	echo $((7200000000 + ($(date +%s) * 10 + $1) * 1000))
 }
 
 # seed BASE [-s]: runs console_seed and fills RUSER[i], RCODE[i] (referrer
