@@ -16,4 +16,6 @@ tests_console_seed_SOURCES = tests/console_seed.c
 tests_console_seed_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS)
 tests_console_seed_LDADD = $(REFERD_LIBS)
 
-EXTRA_DIST += etc/dev/console
+EXTRA_DIST += etc/dev/console tests/e2e/console_lib.sh \
+	tests/e2e/console_referrers.sh tests/e2e/console_actions.sh \
+	tests/e2e/console_terminal.sh
