@@ -15,4 +15,5 @@ referd_migrate_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) \
 referd_migrate_LDADD = $(REFERD_LIBS)
 
 migrationsdir = $(pkgdatadir)/migrations
-dist_migrations_DATA = sql/migrations/001_initial.sql
+dist_migrations_DATA = sql/migrations/001_initial.sql \
+	sql/migrations/002_events_order.sql

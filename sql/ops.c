@@ -617,6 +617,34 @@ event_convert(struct db *db, const struct event_in *in, int64_t now,
 		out->outcome = OUT_BELOW_MINIMUM;
 		return DB_OK;
 	}
+	/*
+	 * Order systems deliver out of order: a refund of this order that
+	 * came first forbids the conversion.  The referral row is locked
+	 * first, as event_refund() does, so that a refund racing this
+	 * event is either seen here or sees the conversion.
+	 */
+	if ((rc = db_exec(db, STMT_REFERRAL_BY_REFEREE_LOCK, "l",
+	    in->user_id)) != DB_OK)
+		return rc;
+	rc = referral_fetch(db, STMT_REFERRAL_BY_REFEREE_LOCK, &r);
+	if (rc == DB_NOTFOUND) {
+		out->outcome = OUT_NO_REFERRAL;
+		return DB_OK;
+	} else if (rc != DB_OK)
+		return rc;
+	if (r.status == RS_PENDING) {
+		if ((rc = db_one(db, STMT_EVENT_REFUNDED, &n,
+		    db_exec(db, STMT_EVENT_REFUNDED, "ls", in->user_id,
+		    in->order_id))) != DB_OK)
+			return rc;
+		if (n > 0) {
+			out->referral_id = r.id;
+			out->outcome = OUT_IGNORED;
+			snprintf(out->reason, sizeof(out->reason),
+			    "order_refunded");
+			return DB_OK;
+		}
+	}
 	if ((rc = db_exec(db, STMT_REFERRAL_CONVERT, "ssll", in->id,
 	    in->order_id, now, in->user_id)) != DB_OK)
 		return rc;
@@ -686,6 +714,17 @@ event_refund(struct db *db, const struct event_in *in, int64_t now,
 		return rc;
 	rc = referral_fetch(db, STMT_REFERRAL_BY_ORDER_LOCK, &r);
 	if (rc == DB_NOTFOUND) {
+		/*
+		 * Not (yet) the converting order: hold the referee's referral
+		 * until commit, so that a completion of this order racing us
+		 * waits and then finds this refund (event_convert()).
+		 */
+		if ((rc = db_exec(db, STMT_REFERRAL_BY_REFEREE_LOCK, "l",
+		    in->user_id)) != DB_OK)
+			return rc;
+		rc = referral_fetch(db, STMT_REFERRAL_BY_REFEREE_LOCK, &r);
+		if (rc != DB_OK && rc != DB_NOTFOUND)
+			return rc;
 		out->outcome = OUT_IGNORED;
 		snprintf(out->reason, sizeof(out->reason), "not_converting_order");
 		return DB_OK;

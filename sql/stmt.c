@@ -68,6 +68,8 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_REFERRAL_BY_REFEREE] = REFERRAL_COLS "WHERE referee_id = ?",
 	[STMT_REFERRAL_BY_ORDER_LOCK] = REFERRAL_COLS
 	    "WHERE referee_id = ? AND conversion_order = ? FOR UPDATE",
+	[STMT_REFERRAL_BY_REFEREE_LOCK] = REFERRAL_COLS
+	    "WHERE referee_id = ? FOR UPDATE",
 	[STMT_REFERRAL_CONVERT] =
 	    "UPDATE referrals SET status = 'converted', conversion_event = ?, "
 	    "conversion_order = ?, converted_at = FROM_UNIXTIME(?) "
@@ -114,6 +116,9 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_EVENT_SET_OUTCOME] =
 	    "UPDATE inbound_events SET outcome = ?, referral_id = ? "
 	    "WHERE id = ?",
+	[STMT_EVENT_REFUNDED] =
+	    "SELECT COUNT(*) FROM inbound_events WHERE user_id = ? "
+	    "AND order_id = ? AND type = 'order.refunded'",
 	[STMT_PAYFP_INSERT] =
 	    "INSERT IGNORE INTO payment_fingerprints (user_id, fingerprint, "
 	    "first_seen) VALUES (?, ?, FROM_UNIXTIME(?))",
