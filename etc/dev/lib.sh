@@ -19,7 +19,7 @@ PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 	libmariadb-dev libjson-c-dev libcurl4-openssl-dev libncurses-dev
 	libcmocka-dev libssl-dev mariadb-server mariadb-client nginx-light
 	lighttpd apache2 libapache2-mod-fcgid spawn-fcgi curl python3 tmux
-	valgrind clang libclang-rt-14-dev procps psmisc wrk"
+	valgrind clang libclang-rt-14-dev procps psmisc wrk systemd jq strace"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -139,6 +139,9 @@ write_conf() {
 	say "writing $CONF"
 	local dbpass; dbpass=$(rand_token 16)
 	local rurl=${REFERD_REWARD_URL:-http://127.0.0.1:$((PORT + 2))/rewards}
+	# As root, Apache's children run as www-data (25-webservers.sh).
+	local sgroup=""
+	[ "$(id -u)" = 0 ] && sgroup="socket_group = www-data"
 	umask 077
 	cat >"$CONF" <<CNF
 # referd development stack, written by etc/dev/up.
@@ -149,6 +152,7 @@ db_password = $dbpass
 
 listen = $RUN/referd.sock
 socket_mode = 0660
+$sgroup
 workers = 4
 log_file = $VAR/log/referd-fcgi.log
 pid_file = $RUN/referd-fcgi.pid

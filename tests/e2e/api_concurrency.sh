@@ -93,7 +93,8 @@ is "one referral, one signal row, one code" \
 
 # --- the same code minted 20 times at once -------------------------------------------------
 U4=$(uid 404)
-par 20 "$T/m20" -X POST -H "Authorization: Bearer $API_KEY" "$BASE_URL/v1/users/$U4/code"
+par 20 "$T/m20" -X POST -H "Authorization: Bearer $API_KEY" -H "Content-Length: 0" \
+    "$BASE_URL/v1/users/$U4/code"
 is "20 mints at once: one 201, nineteen 200" "$(count "$T/m20" 201) $(count "$T/m20" 200)" "1 19"
 is "all 20 answers carry the same code" "$(cat "$T"/m20/*.body | jq -r .code | sort -u | wc -l)" 1
 

@@ -71,8 +71,16 @@ finish() {
 # req METHOD PATH [curl options...]: one request.  Sets ST (status, 000
 # if none) and BODY; the headers are in $T/hdr (see hdr).
 req() {
-	local m=$1 p=$2
+	local m=$1 p=$2 a empty=1
 	shift 2
+	# A POST without a body says "Content-Length: 0", as clients
+	# should: lighttpd answers 411 to a POST without Content-Length.
+	if [ "$m" = POST ]; then
+		for a in "$@"; do
+			case $a in -d|--data*|-F|--form|-T) empty=0 ;; esac
+		done
+		[ $empty = 0 ] || set -- "$@" -H 'Content-Length: 0'
+	fi
 	if [ "$m" = HEAD ]; then
 		: >"$T/body"
 		ST=$(curl -sS -I -o /dev/null -D "$T/hdr" -w '%{http_code}' \
