@@ -10,13 +10,15 @@ PIDS0=$(fcgi_pids)
 # par N DIR CMD...: runs CMD N times at once (argument {} is the index);
 # each run leaves "status body" in DIR/<index>.
 par() {
-	local n=$1 dir=$2 i IFS=$'\n'; shift 2
+	local n=$1 dir=$2 i IFS=$'\n' pids=""; shift 2
 	mkdir -p "$dir"
 	for i in $(seq "$n"); do
 		( curl -sS -o "$dir/$i.body" -w '%{http_code}\n' --max-time 30 \
 		    $(printf '%s\n' "$@" | sed "s/{}/$i/g") >"$dir/$i.st" 2>"$dir/$i.err" ) &
+		pids="$pids $!"
 	done
-	wait
+	IFS=' '
+	wait $pids
 }
 count() { cat "$1"/*.st | grep -c "^$2\$"; }
 outcomes() { cat "$1"/*.body | jq -r .outcome | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'; }
@@ -53,6 +55,7 @@ signup "{\"user_id\":$U2,\"code\":\"$CA\"}"
 R2=$(j .referral.id)
 TS=$(date +%s)
 mkdir -p "$T/p10"
+pids=""
 for i in $(seq 10); do
 	ev_json "ev-$UBASE-m$i" "$U2" "o-$UBASE-m$i" "$((10 + i)).00" >"$T/p10/$i.ev"
 	printf '%s' "$(sign "ev-$UBASE-m$i" "$TS" <"$T/p10/$i.ev")" >"$T/p10/$i.sig"
@@ -62,8 +65,9 @@ for i in $(seq 10); do
 	    -H 'Content-Type: application/json' -H "webhook-id: ev-$UBASE-m$i" \
 	    -H "webhook-timestamp: $TS" -H "webhook-signature: $(cat "$T/p10/$i.sig")" \
 	    --data-binary "@$T/p10/$i.ev" "$BASE_URL/v1/events" >"$T/p10/$i.st"; echo >>"$T/p10/$i.st" ) &
+	pids="$pids $!"
 done
-wait
+wait $pids
 is "10 different events at once: all 200" "$(count "$T/p10" 200)" 10
 is "10 different events at once: one converted, nine ignored" "$(outcomes "$T/p10")" \
     "converted:1 ignored:9 "
@@ -101,10 +105,12 @@ is "all 20 answers carry the same code" "$(cat "$T"/m20/*.body | jq -r .code | s
 # --- 200 landings from 20 clients: 200 clicks ------------------------------------------------
 api POST "/v1/users/$U4/code"; C4=$(j .code)
 mkdir -p "$T/l"
+pids=""
 for i in $(seq 20); do
 	( for k in $(seq 10); do curl -s -o /dev/null -w '%{http_code}\n' "$BASE_URL/r/$C4"; done >"$T/l/$i.st" ) &
+	pids="$pids $!"
 done
-wait
+wait $pids
 is "200 landings: all 302" "$(cat "$T"/l/*.st | grep -c '^302$')" 200
 FLUSH=$(conf_get click_flush_ms); FLUSH=${FLUSH:-1000}
 wait_for "[ \"\$(sql \"SELECT COALESCE(SUM(clicks),0) FROM click_counts WHERE code = '$C4'\")\" = 200 ]" \
