@@ -11,6 +11,9 @@ set +e
 
 [ -f "$CONF" ] || { echo "Bail out! no stack: $CONF is missing (etc/dev/up)"; exit 1; }
 BASE_URL=${REFERD_BASE_URL:-http://127.0.0.1:$PORT}
+# The suites stop and start things: only ever on a stack that is up.
+curl -fsS -o /dev/null --max-time 5 "$BASE_URL/healthz" ||
+    { echo "Bail out! no stack answers at $BASE_URL (REFERD_VAR=$VAR)"; exit 1; }
 API_KEY=$(conf_get api_key)
 ADMIN_KEY=$(conf_get admin_api_key)
 WH_SECRET=$(conf_get webhook_secret)
