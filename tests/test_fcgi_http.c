@@ -296,7 +296,7 @@ test_body_limits(void **state)
 	r.body = "{\"user_id\":1}/* c */";
 	r.bodysz = strlen(r.body);
 	expect(&r, 400, "invalid_json");
-	r.body = "{\"user_id\":1E0, \"x\":\"It's NaN\"}";
+	r.body = "{\"user_id\":1, \"n\":1E5, \"x\":\"It's NaN\"}";
 	r.bodysz = strlen(r.body);
 	expect(&r, 503, "database_unavailable");
 	r.body = "{\"user_id\":1}\0{}";
