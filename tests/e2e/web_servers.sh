@@ -3,9 +3,10 @@
 # suites (tests/e2e/api_*.sh, which run behind nginx on their own) run
 # again behind lighttpd (REFERD_PORT+3), Apache with mod_proxy_fcgi
 # (+4) and Apache with mod_fcgid starting referd-fcgi itself (+8, started
-# here); then what belongs to the web servers themselves: where a 413
-# comes from, the body limit at exactly MAX_BODY, header limits, headers
-# that must survive (X-Request-Id, Location, Set-Cookie, Allow,
+# here); then what belongs to the web servers themselves: a 413 from the
+# server itself (the app never sees an oversize body), the body limit at
+# exactly MAX_BODY, chunked bodies, header limits, headers that must
+# survive (X-Request-Id, Location, Set-Cookie, Allow,
 # WWW-Authenticate), HEAD, TRACE, the limit constants of every config
 # against core/core.h, and the systemd units (systemd-analyze verify and
 # security, the syscalls and address families the app really uses against
@@ -37,42 +38,6 @@ suite() {
 for s in $SUITES; do suite lighttpd "$LIGHTTPD" "$s"; done
 for s in $SUITES; do suite apache "$APACHE" "$s"; done
 
-# --- Apache with mod_fcgid: httpd starts referd-fcgi on the inherited socket -----
-FDIR=$VAR/apache-fcgid
-mkdir -p "$FDIR/metrics"
-AU=$(web_apache_user); AG=$(web_apache_group)
-sed -e "s|^listen *=.*|listen =|" -e "s|^pid_file *=.*|pid_file =|" \
-    -e "s|^log_file *=.*|log_file = $VAR/log/referd-fcgid.log|" \
-    -e "s|^metrics_dir *=.*|metrics_dir = $FDIR/metrics|" \
-    -e "s|^workers *=.*|workers = 2|" "$CONF" >"$FDIR/referd.conf"
-chmod 600 "$FDIR/referd.conf"
-: >>"$VAR/log/referd-fcgid.log"
-[ "$(id -u)" = 0 ] && chown "$AU:$AG" "$FDIR/referd.conf" "$FDIR/metrics" "$VAR/log/referd-fcgid.log"
-web_apache_conf apache-fcgid "$FPORT" "$FDIR/referd.conf"
-fcgid_stop() {
-	pid_alive "$RUN/apache-fcgid.pid" || return 0
-	web_apache apache-fcgid -D FCGID -k stop >/dev/null 2>&1
-	wait_for "! pid_alive '$RUN/apache-fcgid.pid'" 20
-}
-fcgid_stop
-web_apache apache-fcgid -D FCGID -t >"$T/fcgid-t" 2>&1
-ok $? "mod_fcgid variant: httpd accepts the configuration" "$(cat "$T/fcgid-t")"
-web_apache apache-fcgid -D FCGID -k start >"$T/fcgid-start" 2>&1
-wait_for "curl -fsS -o /dev/null $FCGID/healthz" 20
-ok $? "mod_fcgid variant: healthz answers on $FCGID" \
-    "$(cat "$T/fcgid-start"; tail -n 5 "$VAR/log/apache-fcgid-error.log" "$VAR/log/referd-fcgid.log")"
-FSUP=$(pgrep -f -- "-c $FDIR/referd.conf" | while read -r p; do
-	[ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = apache2 ] && echo "$p"; done | head -1)
-like "mod_fcgid started referd-fcgi itself (a supervisor under httpd)" "$FSUP" '^[0-9]+$'
-is "that referd-fcgi runs as $AU" "$(ps -o user= -p "${FSUP:-1}")" "$AU"
-is "and forked its 2 workers on the inherited socket" "$(pgrep -P "${FSUP:-1}" | wc -l)" 2
-like "its log says so" "$(cat "$VAR/log/referd-fcgid.log")" 'workers on the inherited socket'
-for s in $FCGID_SUITES; do suite mod_fcgid "$FCGID" "$s"; done
-fcgid_stop
-ok $? "mod_fcgid variant: httpd stops"
-wait_for "! pgrep -f -- '-c $FDIR/referd.conf'" 20
-ok $? "and the referd-fcgi it started is gone" "$(pgrep -af -- "-c $FDIR/referd.conf")"
-
 # --- what the web servers themselves must do -------------------------------------
 KEY_H="Authorization: Bearer $API_KEY"
 JSON_H="Content-Type: application/json"
@@ -93,31 +58,36 @@ who() {
 	printf '%s' "$BODY" | jq -e .error.code >/dev/null 2>&1 && echo app || echo server
 }
 
-# front NAME URL ORIGIN: ORIGIN says who answers 413 to a declared
-# Content-Length over MAX_BODY: "server" (its own error page) or "app"
-# (the JSON of referd, which never reads such a body).
+# front NAME URL CHUNKED: the checks of one front end.  CHUNKED says what
+# it does with a chunked request body: "pass" it on (with its length)
+# or refuse it with "411".
 front() {
-	local n=$1 u=$2 origin=$3 BASE_URL=$2 big
+	local n=$1 u=$2 chunked=$3 BASE_URL=$2 big
 	FI=$((FI + 10))	# this front's users: uid 900 + FI + 1..9
 
 	api POST /v1/signups "" --data-binary @"$T/1m" -H "$JSON_H"
-	is "$n: 1 MiB body: 413" "$ST" 413
-	if [ "$origin" = server ]; then
-		is "$n: that 413 is the server's own page (the app never saw it)" \
-		    "$(who)" server
-	else
-		is "$n: that 413 is the app's body_too_large (it reads none of it)" \
-		    "$(who)/$(errcode)" app/body_too_large
-	fi
+	is "$n: 1 MiB body: 413 from the server itself (the app never sees it)" \
+	    "$ST/$(who)" 413/server
 	api POST /v1/signups "" --data-binary @"$T/max" -H "$JSON_H"
 	is "$n: a body of exactly MAX_BODY bytes reaches the app (400 invalid_json)" \
 	    "$ST/$(errcode)" "400/invalid_json"
 	api POST /v1/signups "" --data-binary @"$T/max1" -H "$JSON_H"
-	is "$n: MAX_BODY + 1 bytes: 413" "$ST" 413
+	is "$n: MAX_BODY + 1 bytes: 413 from the server" "$ST/$(who)" 413/server
 	api POST /v1/signups "" --data-binary @"$T/1m" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
-	like "$n: 1 MiB chunked body: refused" "$ST/$(errcode)" '^(413/.*|400/invalid_content_length)$'
-	api POST /v1/signups "{\"user_id\":$(uid $((901 + FI)))}" -H 'Transfer-Encoding: chunked'
-	is "$n: a small chunked body goes through" "$ST $(j .user_id)" "201 $(uid $((901 + FI)))"
+	CH=$(uid $((901 + FI)))
+	# Valid JSON of 40 KiB: spaces after the object.
+	{ printf '{"user_id":%s}' "$CH"; head -c 40000 /dev/zero | tr '\0' ' '; } >"$T/pad"
+	if [ "$chunked" = pass ]; then
+		is "$n: 1 MiB chunked body: 413 from the server" "$ST/$(who)" 413/server
+		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
+		is "$n: a 40 KiB chunked body goes through" "$ST $(j .user_id)" "201 $CH"
+	else
+		is "$n: 1 MiB chunked body: 411 from the server" "$ST/$(who)" 411/server
+		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
+		is "$n: a 40 KiB chunked body: 411 (send Content-Length)" "$ST/$(who)" 411/server
+		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H"
+		is "$n: the same body with Content-Length goes through" "$ST $(j .user_id)" "201 $CH"
+	fi
 
 	big=$(head -c $((MAXP + 100)) /dev/zero | tr '\0' x)
 	req GET /healthz -H "X-Junk: $big"
@@ -157,12 +127,49 @@ front() {
 	    "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "$KEY_H" \
 	    -H 'Content-Length: 0' "$u/v1/users/$(uid $((902 + FI)))/code")" 201
 }
-front nginx "$NGINX" server
-front lighttpd "$LIGHTTPD" server
-front apache "$APACHE" app
+front nginx "$NGINX" pass
+front lighttpd "$LIGHTTPD" pass
+front apache "$APACHE" 411
 
 is "lighttpd needs Content-Length on a POST: 411 without (why the suites send 0)" \
     "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$LIGHTTPD/v1/users/$(uid 990)/code" -H "$KEY_H")" 411
+
+# --- Apache with mod_fcgid: httpd starts referd-fcgi on the inherited socket -----
+FDIR=$VAR/apache-fcgid
+mkdir -p "$FDIR/metrics"
+AU=$(web_apache_user); AG=$(web_apache_group)
+sed -e "s|^listen *=.*|listen =|" -e "s|^pid_file *=.*|pid_file =|" \
+    -e "s|^log_file *=.*|log_file = $VAR/log/referd-fcgid.log|" \
+    -e "s|^metrics_dir *=.*|metrics_dir = $FDIR/metrics|" \
+    -e "s|^workers *=.*|workers = 2|" "$CONF" >"$FDIR/referd.conf"
+chmod 600 "$FDIR/referd.conf"
+: >>"$VAR/log/referd-fcgid.log"
+[ "$(id -u)" = 0 ] && chown "$AU:$AG" "$FDIR/referd.conf" "$FDIR/metrics" "$VAR/log/referd-fcgid.log"
+web_apache_conf apache-fcgid "$FPORT" "$FDIR/referd.conf"
+fcgid_stop() {
+	pid_alive "$RUN/apache-fcgid.pid" || return 0
+	web_apache apache-fcgid -D FCGID -k stop >/dev/null 2>&1
+	wait_for "! pid_alive '$RUN/apache-fcgid.pid'" 20
+}
+fcgid_stop
+web_apache apache-fcgid -D FCGID -t >"$T/fcgid-t" 2>&1
+ok $? "mod_fcgid variant: httpd accepts the configuration" "$(cat "$T/fcgid-t")"
+web_apache apache-fcgid -D FCGID -k start >"$T/fcgid-start" 2>&1
+wait_for "curl -fsS -o /dev/null $FCGID/healthz" 20
+ok $? "mod_fcgid variant: healthz answers on $FCGID" \
+    "$(cat "$T/fcgid-start"; tail -n 5 "$VAR/log/apache-fcgid-error.log" "$VAR/log/referd-fcgid.log")"
+FSUP=$(pgrep -f -- "-c $FDIR/referd.conf" | while read -r p; do
+	[ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = apache2 ] && echo "$p"; done | head -1)
+like "mod_fcgid started referd-fcgi itself (a supervisor under httpd)" "$FSUP" '^[0-9]+$'
+is "that referd-fcgi runs as $AU" "$(ps -o user= -p "${FSUP:-1}")" "$AU"
+is "and forked its 2 workers on the inherited socket" "$(pgrep -P "${FSUP:-1}" | wc -l)" 2
+like "its log says so" "$(cat "$VAR/log/referd-fcgid.log")" 'workers on the inherited socket'
+for s in $FCGID_SUITES; do suite mod_fcgid "$FCGID" "$s"; done
+front mod_fcgid "$FCGID" 411
+fcgid_stop
+ok $? "mod_fcgid variant: httpd stops"
+wait_for "! pgrep -f -- '-c $FDIR/referd.conf'" 20
+ok $? "and the referd-fcgi it started is gone" "$(pgrep -af -- "-c $FDIR/referd.conf")"
 
 # --- the limit constants of every config equal core/core.h ------------------------
 NG=$top/etc/nginx; LT=$top/etc/lighttpd/referd.conf.in; AP=$top/etc/apache/referd.conf.in
@@ -176,6 +183,8 @@ v=$(sed -n 's/^server.max-request-field-size[[:space:]]*=[[:space:]]*\([0-9]*\).
 is "lighttpd server.max-request-field-size = MAX_PARAM" "$v" "$MAXP"
 v=$(sed -n 's/^LimitRequestBody[[:space:]]*\([0-9]*\).*/\1/p' "$AP")
 is "Apache LimitRequestBody = MAX_BODY" "$v" "$MAXB"
+v=$(sed -n 's/^RewriteCond %{HTTP:Content-Length} -gt\([0-9]*\)$/\1/p' "$AP")
+is "Apache's Content-Length rewrite (413) = MAX_BODY" "$v" "$MAXB"
 v=$(sed -n 's/^FcgidMaxRequestLen[[:space:]]*\([0-9]*\).*/\1/p' "$AP")
 is "Apache FcgidMaxRequestLen = MAX_BODY" "$v" "$MAXB"
 v=$(sed -n 's/^LimitRequestFieldSize[[:space:]]*\([0-9]*\).*/\1/p' "$AP")
