@@ -311,7 +311,12 @@ failed:
 	}
 	db_log("%s: giving up after %d tries: %s", __func__, try,
 	    db->errmsg);
-	return gone ? DB_UNAVAILABLE : DB_ERR;
+	/*
+	 * Only transient errors come back here (a lost connection, a
+	 * deadlock, a lock wait timeout): nothing was done, and the caller
+	 * may try again later (503), as with an outage.
+	 */
+	return DB_UNAVAILABLE;
 }
 
 enum db_rc

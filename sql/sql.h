@@ -97,7 +97,8 @@ enum db_rc {
 	DB_INVALID,		/* not allowed in the current state */
 	DB_RETRY,		/* internal: transient, replay the txn */
 	DB_ERR,			/* failure, logged */
-	DB_UNAVAILABLE,		/* cannot reach the database */
+	DB_UNAVAILABLE,		/* cannot reach the database, or gave up
+				   retrying a deadlock/lock wait */
 };
 
 struct db {
