@@ -574,9 +574,9 @@ reward_worker(struct dispatcher *d)
 
 /*
  * Writes the metrics file: Prometheus text, written to a temporary file
- * and renamed so that a reader never sees half of it.  The outbox_*
- * gauges are the whole outbox (every dispatcher); dispatch_* are this
- * process's.
+ * and renamed so that a reader never sees half of it.  The backlog, due
+ * and outbox_dead gauges are the whole outbox (every dispatcher); the
+ * rest are this process's.
  */
 static void
 metrics_write(struct dispatcher *d)
@@ -599,19 +599,18 @@ metrics_write(struct dispatcher *d)
 	"# TYPE " name " gauge\n" name " %" PRId64 "\n", (int64_t)(v))
 #define C(name, help, v) fprintf(f, "# HELP " name " " help "\n"	\
 	"# TYPE " name " counter\n" name " %" PRIu64 "\n", (uint64_t)(v))
+	/*
+	 * referd-fcgi's /metrics has the referd_outbox_* gauges and appends
+	 * this file: everything here is referd_dispatch_*.
+	 */
 	if (d->outbox_ok) {
-		G("referd_outbox_backlog", "Outbox rows not yet delivered "
-		    "nor dead (pending or in flight).",
+		G("referd_dispatch_backlog", "Outbox rows pending or in "
+		    "flight (any dispatcher), counted by this one.",
 		    o->pending + o->inflight);
-		G("referd_outbox_pending", "Outbox rows waiting, due or in "
-		    "backoff.", o->pending);
-		G("referd_outbox_due", "Pending outbox rows due now.",
+		G("referd_dispatch_due", "Pending outbox rows due now.",
 		    o->due);
-		G("referd_outbox_inflight", "Outbox rows leased by any "
-		    "dispatcher.", o->inflight);
-		G("referd_outbox_dead", "Outbox rows given up on.", o->dead);
-		G("referd_outbox_delivered", "Outbox rows delivered.",
-		    o->delivered);
+		G("referd_dispatch_outbox_dead", "Outbox rows given up on "
+		    "(any dispatcher).", o->dead);
 	}
 	G("referd_dispatch_inflight", "Transfers in flight in this "
 	    "dispatcher.", d->nsending);

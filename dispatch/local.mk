@@ -22,5 +22,7 @@ tests_referd_seed_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS)
 tests_referd_seed_LDADD = $(REFERD_LIBS)
 
 EXTRA_DIST += bench/dispatch bench/dispatch-nginx.conf \
-	tests/e2e/dispatch_lib.sh etc/dev/parts/30-receiver.sh \
+	tests/e2e/dispatch_lib.sh tests/e2e/dispatch_concurrent.sh \
+	tests/e2e/dispatch_faults.sh tests/e2e/dispatch_kill.sh \
+	tests/e2e/dispatch_lifecycle.sh etc/dev/parts/30-receiver.sh \
 	etc/dev/parts/40-dispatch.sh

@@ -58,7 +58,7 @@ m=$RUN/metrics/dispatch.prom
 wait_for "[ -f '$m' ]" 3
 age=$(( $(date +%s) - $(stat -c %Y "$m" 2>/dev/null || echo 0) ))
 ok $([ $age -le 3 ]; echo $?) "stack: $m is rewritten every second (age ${age} s)"
-for k in referd_outbox_backlog referd_outbox_dead referd_dispatch_inflight \
+for k in referd_dispatch_backlog referd_dispatch_outbox_dead referd_dispatch_inflight \
     referd_dispatch_delivered_total referd_dispatch_retried_total \
     referd_dispatch_dead_total; do
 	grep -Eq "^$k [0-9]+$" "$m"
@@ -66,6 +66,13 @@ for k in referd_outbox_backlog referd_outbox_dead referd_dispatch_inflight \
 done
 grep -v '^#' "$m" | grep -Evq '^[a-z_]+ -?[0-9]+$'
 ok $([ $? = 1 ]; echo $?) "stack: every metrics line is Prometheus text"
+grep -q '^referd_outbox_' "$m"
+ok $([ $? = 1 ]; echo $?) "stack: no referd_outbox_* names (/metrics has them and appends this file)"
+wait_for "curl -fsS http://127.0.0.1:$PORT/metrics | grep -q '^referd_dispatch_delivered_total '" 3
+ok $? "stack: GET /metrics serves the dispatcher's counters"
+curl -fsS "http://127.0.0.1:$PORT/metrics" >"$T/metrics.txt"
+dup=$(grep '^# TYPE ' "$T/metrics.txt" | awk '{print $3}' | sort | uniq -d | tr '\n' ' ')
+is "stack: and no metric twice" "$dup" ""
 
 # --- hold period (scratch database, hold_days = 1)
 scratch_db
@@ -166,7 +173,7 @@ print(len(rows), "payloads ok")
 PY
 
 m=$T/metrics/dispatch.prom
-grep -Eq '^referd_outbox_delivered [0-9]+$' "$m" && grep -Eq '^referd_dispatch_rewards_total [0-9]+$' "$m"
+grep -Eq '^referd_dispatch_delivered_total [0-9]+$' "$m" && grep -Eq '^referd_dispatch_rewards_total [0-9]+$' "$m"
 ok $? "metrics: --once writes $m too"
 
 audit
