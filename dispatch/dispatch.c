@@ -747,10 +747,14 @@ run(struct dispatcher *d, int once)
 		if (d->next_metrics - now < wait)
 			wait = d->next_metrics - now;
 		ndone = d->nslots - d->nfree - d->nsending;
-		if (ndone > 0 && d->next_settle - now < wait)
-			wait = d->next_settle - now;
-		if (ndone > 0 && d->first_done + SETTLE_WAIT - now < wait)
-			wait = d->first_done + SETTLE_WAIT - now;
+		if (ndone > 0) {
+			int64_t	 at = d->first_done + SETTLE_WAIT;
+
+			if (d->next_settle > at)
+				at = d->next_settle;
+			if (at - now < wait)
+				wait = at - now;
+		}
 		if (stopping && wait > 100)
 			wait = 100;
 		if (wait < 0)
