@@ -128,10 +128,19 @@ def main(argv):
         return 0
     for n in range(repeat):
         rid = n + 1
-        s.sendall(record(BEGIN, rid, struct.pack(">HB5x", 1, 1 if keep else 0))
-                  + stream(PARAMS, rid, pairs(params))
-                  + stream(STDIN, rid, body))
-        r = response(s, rid)
+        try:
+            s.sendall(record(BEGIN, rid,
+                             struct.pack(">HB5x", 1, 1 if keep else 0))
+                      + stream(PARAMS, rid, pairs(params))
+                      + stream(STDIN, rid, body))
+        except OSError:
+            # The application may answer (413) and close before reading a
+            # large body; its answer is still there to read.
+            pass
+        try:
+            r = response(s, rid)
+        except OSError:
+            r = None
         if r is None:
             print("== closed")
             return 0
