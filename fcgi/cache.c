@@ -2,15 +2,29 @@
  * A worker's state: its clocks, the code cache and click buffer that keep
  * the landing page off the database, and request ids.
  *
- * The code cache is direct-mapped: a code lives in one slot chosen by its
- * hash, a newer code evicts an older one, and an entry (found or not) is
- * trusted for code_cache_seconds only, so disabling or expiring a code
- * takes effect within that bound.  Clicks are summed per (code, day) and
- * written with db_clicks_add() every click_flush_ms, and at exit.
+ * The code cache holds, per code, whether it may set the cookie and until
+ * when (its expiry or disabling time).  It is set-associative, large
+ * enough for every code of a sizeable table (a code may live in either of
+ * two sets of CODE_CACHE_WAYS entries, the less full one; a full pair
+ * evicts its oldest entry), and filled at start with the newest codes.
+ * An entry is trusted for code_cache_seconds after it was read.  A valid
+ * one is trusted longer, for as long as the change feed is healthy: every
+ * CODE_FEED_MS the worker reads the codes whose changed_at (migration 003,
+ * set by any UPDATE) moved since its last poll and updates the entries it
+ * holds, so disabling or expiring a code takes effect within about a
+ * second, and within code_cache_seconds at worst if the feed stalls.  No
+ * entry outlives CODE_CACHE_MAX_AGE (a deleted row leaves no change).  An
+ * "unknown" answer is not followed (a new code is not a change): it lasts
+ * code_cache_seconds, the time a newly minted code may wait for its cookie.
+ *
+ * Clicks are summed per (code, UTC day) and written in one transaction,
+ * DB_CLICKS_BATCH rows a statement, every click_flush_ms, when the buffer
+ * is three quarters full (between requests), and at exit.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +52,142 @@ clock_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* FNV-1a of a code. */
-static uint32_t
-code_hash(const char *s)
-{
-	uint32_t	 h = 2166136261u;
+#define NSETS	(CODE_CACHE_SLOTS / CODE_CACHE_WAYS)
+_Static_assert(CODE_CACHE_SLOTS % CODE_CACHE_WAYS == 0, "whole sets");
 
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
+/*
+ * Returns the key of a code of CODE_LEN characters of CODE_ALPHABET: its
+ * base-36 value plus one.  0 for anything else (not cached).
+ */
+uint64_t
+code_key(const char *code)
+{
+	uint64_t	 k = 0;
+	size_t		 i;
+	int		 d;
+
+	for (i = 0; i < CODE_LEN; i++) {
+		if (code[i] >= '0' && code[i] <= '9')
+			d = code[i] - '0';
+		else if (code[i] >= 'A' && code[i] <= 'Z')
+			d = code[i] - 'A' + 10;
+		else
+			return 0;
+		k = k * 36 + (uint64_t)d;
 	}
-	return h;
+	return code[CODE_LEN] == '\0' ? k + 1 : 0;
+}
+
+/* The code of a key of code_key(). */
+static void
+code_unkey(uint64_t k, char out[CODE_LEN + 1])
+{
+	size_t	 i;
+
+	k--;
+	for (i = CODE_LEN; i > 0; i--) {
+		out[i - 1] = CODE_ALPHABET[k % 36];
+		k /= 36;
+	}
+	out[CODE_LEN] = '\0';
+}
+
+/* The two sets a key may live in. */
+static void
+key_sets(uint64_t k, struct code_entry *cache, struct code_entry **s1,
+    struct code_entry **s2)
+{
+	uint64_t	 a = (k * 0x9e3779b97f4a7c15ULL) >> 32;
+	uint64_t	 b = (k * 0xc2b2ae3d27d4eb4fULL) >> 32;
+
+	a %= NSETS;
+	b %= NSETS;
+	if (b == a)
+		b = (a + 1) % NSETS;
+	*s1 = cache + a * CODE_CACHE_WAYS;
+	*s2 = cache + b * CODE_CACHE_WAYS;
+}
+
+static struct code_entry *
+cache_find(struct app *app, uint64_t k)
+{
+	struct code_entry	*s[2];
+	size_t			 i, j;
+
+	key_sets(k, app->cache, &s[0], &s[1]);
+	for (j = 0; j < 2; j++)
+		for (i = 0; i < CODE_CACHE_WAYS; i++)
+			if (s[j][i].key == k)
+				return &s[j][i];
+	return NULL;
+}
+
+/*
+ * The entry for key "k": its own, else a free one of the emptier set,
+ * else the oldest of both sets.
+ */
+static struct code_entry *
+cache_slot(struct app *app, uint64_t k)
+{
+	struct code_entry	*s[2], *e, *fr[2] = { NULL, NULL }, *old = NULL;
+	size_t			 i, j, used[2] = { 0, 0 };
+
+	key_sets(k, app->cache, &s[0], &s[1]);
+	for (j = 0; j < 2; j++)
+		for (i = 0; i < CODE_CACHE_WAYS; i++) {
+			e = &s[j][i];
+			if (e->key == k)
+				return e;
+			if (e->key == 0) {
+				if (fr[j] == NULL)
+					fr[j] = e;
+				continue;
+			}
+			used[j]++;
+			if (old == NULL || e->loaded < old->loaded)
+				old = e;
+		}
+	if (fr[0] != NULL && (fr[1] == NULL || used[0] <= used[1]))
+		return fr[0];
+	return fr[1] != NULL ? fr[1] : old;
+}
+
+/* Until when a code row may set the cookie: 0 if it may not. */
+static uint32_t
+row_until(int found, int64_t expires_at, int64_t disabled_at)
+{
+	int64_t	 u = UINT32_MAX;
+
+	if (!found)
+		return 0;
+	if (expires_at != 0 && expires_at < u)
+		u = expires_at;
+	if (disabled_at != 0 && disabled_at < u)
+		u = disabled_at;
+	return u > 0 ? (uint32_t)u : 0;
+}
+
+static uint32_t
+mono_s(const struct app *app)
+{
+	return (uint32_t)(app->mono_ms() / 1000);
+}
+
+/* Whether an entry read at e->loaded may still be trusted at "now". */
+static int
+entry_fresh(const struct app *app, const struct code_entry *e, uint32_t now)
+{
+	long		 ttl = app->conf->code_cache_seconds;
+	uint32_t	 from = e->loaded, max = CODE_CACHE_MAX_AGE;
+
+	if ((long)max < ttl)
+		max = (uint32_t)ttl;
+	if (now - e->loaded >= max)
+		return 0;
+	/* The feed has seen every update up to its last good poll. */
+	if (e->until != 0 && app->feed_on && app->feed_ok > from)
+		from = app->feed_ok;
+	return now - from < (uint32_t)ttl;
 }
 
 /*
@@ -75,6 +214,8 @@ app_init(struct app *app, const struct conf *conf, struct db *db,
 	if ((app->cache = calloc(CODE_CACHE_SLOTS, sizeof(*app->cache))) ==
 	    NULL ||
 	    (app->clicks = calloc(CLICK_BUF_SLOTS, sizeof(*app->clicks))) ==
+	    NULL ||
+	    (app->feedbuf = calloc(CODE_FEED_MAX, sizeof(*app->feedbuf))) ==
 	    NULL) {
 		app_free(app);
 		return -1;
@@ -97,8 +238,10 @@ app_free(struct app *app)
 		return;
 	free(app->cache);
 	free(app->clicks);
+	free(app->feedbuf);
 	app->cache = NULL;
 	app->clicks = NULL;
+	app->feedbuf = NULL;
 	app->nclicks = 0;
 }
 
@@ -113,69 +256,186 @@ code_cache_get(struct app *app, const char *code, enum db_rc *rc)
 {
 	struct code_entry	*e;
 	struct code_row		 row;
-	long			 ttl = app->conf->code_cache_seconds;
+	uint64_t		 k = code_key(code);
 
-	e = &app->cache[code_hash(code) % CODE_CACHE_SLOTS];
 	*rc = DB_OK;
-	if (ttl > 0 && strcmp(e->code, code) == 0 &&
-	    app->mono_ms() - e->loaded_ms < ttl * 1000)
+	if (k != 0 && app->conf->code_cache_seconds > 0 &&
+	    (e = cache_find(app, k)) != NULL && entry_fresh(app, e, mono_s(app)))
 		return e;
 	*rc = db_code_lookup(app->db, code, &row);
 	if (*rc != DB_OK && *rc != DB_NOTFOUND)
 		return NULL;
-	code_cache_put(app, &row, code, *rc == DB_OK);
+	e = (struct code_entry *)code_cache_put(app, &row, code, *rc == DB_OK);
 	*rc = DB_OK;
 	return e;
 }
 
-/* Stores an answer for "code" in its slot ("row" unused if !found). */
-void
+/*
+ * Stores an answer for "code" ("row" unused if !found) and returns its
+ * entry, valid until the next call.
+ */
+const struct code_entry *
 code_cache_put(struct app *app, const struct code_row *row,
     const char *code, int found)
 {
 	struct code_entry	*e;
+	uint64_t		 k = code_key(code);
 
-	e = &app->cache[code_hash(code) % CODE_CACHE_SLOTS];
-	memset(e, 0, sizeof(*e));
-	snprintf(e->code, sizeof(e->code), "%s", code);
-	e->found = found;
-	if (found) {
-		e->user_id = row->user_id;
-		e->expires_at = row->expires_at;
-		e->disabled_at = row->disabled_at;
-	}
-	e->loaded_ms = app->mono_ms();
+	e = k != 0 ? cache_slot(app, k) : &app->scratch;
+	e->key = k;
+	e->until = row_until(found, found ? row->expires_at : 0,
+	    found ? row->disabled_at : 0);
+	e->loaded = mono_s(app);
+	return e;
 }
 
 /*
- * Counts one click of a known code.  When the buffer is three quarters
- * full it is flushed first; if that fails and it is full, the click is
- * lost (and logged), so the buffer never grows.
+ * Starts following the change feed from the database's clock now: the
+ * cache is emptied, since what it holds was read before.  Returns 0, or
+ * -1 if the database did not answer.
+ */
+static int
+feed_start(struct app *app)
+{
+	int64_t	 dbnow;
+
+	if (db_db_now(app->db, &dbnow) != DB_OK)
+		return -1;
+	memset(app->cache, 0, CODE_CACHE_SLOTS * sizeof(*app->cache));
+	app->feed_since = dbnow - CODE_FEED_OVERLAP;
+	app->feed_ok = mono_s(app);
+	app->feed_on = 1;
+	return 0;
+}
+
+/*
+ * Empties the cache, starts the change feed and fills the cache with up
+ * to CODE_CACHE_LOAD codes, the newest first, so that a new worker answers
+ * landings without the database.  Returns 0, or -1 if the database failed
+ * (the cache then fills as codes are asked for).
+ */
+int
+code_cache_load(struct app *app)
+{
+	struct code_row	 row;
+	size_t		 n = 0, got, i, page = CODE_FEED_MAX < DB_CODE_PAGE ?
+			    CODE_FEED_MAX : DB_CODE_PAGE;
+	int64_t		 before = INT64_MAX, last;
+	enum db_rc	 rc;
+
+	if (app->conf->code_cache_seconds <= 0)
+		return 0;
+	app->feed_polled_ms = app->mono_ms();
+	if (feed_start(app) == -1)
+		return -1;
+	memset(&row, 0, sizeof(row));
+	while (n < CODE_CACHE_LOAD) {
+		got = 0;
+		rc = db_code_page(app->db, before, app->feedbuf, page, &got,
+		    &last);
+		if (rc != DB_OK)
+			return -1;
+		for (i = 0; i < got; i++) {
+			row.expires_at = app->feedbuf[i].expires_at;
+			row.disabled_at = app->feedbuf[i].disabled_at;
+			code_cache_put(app, &row, app->feedbuf[i].code, 1);
+		}
+		n += got;
+		if (got < page)
+			break;
+		before = last;
+	}
+	/* The pages' result sets are freed: give their memory back. */
+	malloc_trim(0);
+	return 0;
+}
+
+/*
+ * Reads the codes changed since the last poll and updates the entries
+ * that hold them.  CODE_FEED_MAX changes or more at once load the cache
+ * again.  Returns 0, or -1 if the database failed (entries then age out
+ * after code_cache_seconds).
+ */
+int
+code_feed_poll(struct app *app)
+{
+	struct code_entry	*e;
+	int64_t			 dbnow;
+	uint32_t		 t = mono_s(app);
+	size_t			 n, i;
+	uint64_t		 k;
+
+	app->feed_polled_ms = app->mono_ms();
+	if (!app->feed_on)
+		return feed_start(app);
+	if (db_code_changes(app->db, app->feed_since, app->feedbuf,
+	    CODE_FEED_MAX, &n, &dbnow) != DB_OK)
+		return -1;
+	if (n == CODE_FEED_MAX) {
+		db_log("worker: %d or more codes changed at once: loading "
+		    "the code cache again", CODE_FEED_MAX);
+		return code_cache_load(app);
+	}
+	for (i = 0; i < n; i++) {
+		if ((k = code_key(app->feedbuf[i].code)) == 0 ||
+		    (e = cache_find(app, k)) == NULL)
+			continue;
+		e->until = row_until(1, app->feedbuf[i].expires_at,
+		    app->feedbuf[i].disabled_at);
+		e->loaded = t;
+	}
+	app->feed_since = dbnow - CODE_FEED_OVERLAP;
+	app->feed_ok = t;
+	return 0;
+}
+
+/*
+ * Milliseconds until the change feed is due for a poll: 0 if due now, -1
+ * if there is no cache to follow.
+ */
+int64_t
+code_feed_due_ms(const struct app *app)
+{
+	int64_t	 left;
+
+	if (app->conf->code_cache_seconds <= 0)
+		return -1;
+	left = app->feed_polled_ms + CODE_FEED_MS - app->mono_ms();
+	return left > 0 ? left : 0;
+}
+
+/*
+ * Counts one click of a known code.  At three quarters full the buffer is
+ * due for a flush, done by the worker before its next request; if it is
+ * full (the database is away) the click is lost, and logged, so the
+ * buffer never grows.
  */
 void
 click_count(struct app *app, const char *code)
 {
-	int64_t		 day = app->now() / DAY * DAY;
-	uint32_t	 h = code_hash(code);
-	size_t		 i, k;
+	uint64_t	 k = code_key(code);
+	uint32_t	 day = (uint32_t)(app->now() / DAY);
+	uint64_t	 h;
+	size_t		 i, p;
 
-	if (app->nclicks >= CLICK_BUF_SLOTS * 3 / 4)
-		clicks_flush(app);
-	for (k = 0; k < CLICK_BUF_SLOTS; k++) {
+	if (k == 0)
+		return;
+	h = (k ^ (uint64_t)day << 42) * 0x9e3779b97f4a7c15ULL >> 32;
+	for (p = 0; p < CLICK_BUF_SLOTS; p++) {
 		struct click_entry *c;
 
-		i = (h + k) % CLICK_BUF_SLOTS;
+		i = (h + p) % CLICK_BUF_SLOTS;
 		c = &app->clicks[i];
-		if (c->code[0] == '\0') {
+		if (c->key == 0) {
 			if (app->nclicks >= CLICK_BUF_SLOTS - 1)
 				break;
-			snprintf(c->code, sizeof(c->code), "%s", code);
+			c->key = k;
 			c->day = day;
 			c->n = 1;
 			app->nclicks++;
 			goto done;
 		}
-		if (c->day == day && strcmp(c->code, code) == 0) {
+		if (c->key == k && c->day == day) {
 			c->n++;
 			goto done;
 		}
@@ -186,65 +446,46 @@ click_count(struct app *app, const char *code)
 done:
 	if (app->conf->click_flush_ms == 0)
 		clicks_flush(app);
+	else if (app->nclicks >= CLICK_BUF_SLOTS / 4 * 3)
+		app->clicks_full = 1;
 }
 
 /*
- * Writes the buffered clicks.  Entries written are removed; on the first
- * failure the rest stay for the next flush.  Returns 0 if the buffer is
- * empty afterwards, else -1.
+ * Writes the buffered clicks in one transaction.  Returns 0 if the buffer
+ * is empty afterwards, else -1 (the clicks stay for the next flush).
  */
 int
 clicks_flush(struct app *app)
 {
-	struct click_entry	*keep;
+	struct click_row	*rows;
 	size_t			 i, n = 0;
-	int			 failed = 0;
+	int			 rc = -1;
 
 	app->clicks_flushed_ms = app->mono_ms();
+	app->clicks_full = 0;
 	if (app->nclicks == 0)
 		return 0;
-	for (i = 0; i < CLICK_BUF_SLOTS; i++) {
-		struct click_entry *c = &app->clicks[i];
+	if ((rows = malloc(app->nclicks * sizeof(*rows))) == NULL) {
+		db_log("%s: out of memory", __func__);
+		return -1;
+	}
+	for (i = 0; i < CLICK_BUF_SLOTS && n < app->nclicks; i++) {
+		const struct click_entry *c = &app->clicks[i];
 
-		if (c->code[0] == '\0')
+		if (c->key == 0)
 			continue;
-		if (!failed &&
-		    db_clicks_add(app->db, c->code, c->day, c->n) == DB_OK) {
-			c->code[0] = '\0';
-			continue;
-		}
-		failed = 1;
+		code_unkey(c->key, rows[n].code);
+		rows[n].day = (int64_t)c->day * DAY;
+		rows[n].n = c->n;
 		n++;
 	}
-	if (n == 0) {
+	if (db_clicks_add_many(app->db, rows, n) == DB_OK) {
+		memset(app->clicks, 0, CLICK_BUF_SLOTS * sizeof(*app->clicks));
 		app->nclicks = 0;
-		return 0;
+		rc = 0;
 	}
-	/* Open addressing: re-insert the survivors so probes still work. */
-	if ((keep = calloc(n, sizeof(*keep))) != NULL) {
-		size_t	 j = 0;
-
-		for (i = 0; i < CLICK_BUF_SLOTS; i++)
-			if (app->clicks[i].code[0] != '\0') {
-				keep[j++] = app->clicks[i];
-				app->clicks[i].code[0] = '\0';
-			}
-		for (j = 0; j < n; j++) {
-			uint32_t h = code_hash(keep[j].code);
-			size_t	 k;
-
-			for (k = 0; k < CLICK_BUF_SLOTS; k++) {
-				i = (h + k) % CLICK_BUF_SLOTS;
-				if (app->clicks[i].code[0] == '\0') {
-					app->clicks[i] = keep[j];
-					break;
-				}
-			}
-		}
-		free(keep);
-	}
-	app->nclicks = n;
-	return -1;
+	free(rows);
+	return rc;
 }
 
 /*
@@ -258,6 +499,8 @@ clicks_due_ms(const struct app *app)
 
 	if (app->nclicks == 0)
 		return -1;
+	if (app->clicks_full)
+		return 0;
 	left = app->clicks_flushed_ms + app->conf->click_flush_ms -
 	    app->mono_ms();
 	return left > 0 ? left : 0;

@@ -23,8 +23,22 @@
 #define DRAIN_TIMEOUT		15	/* s a worker may finish in, then KILL */
 #define RESPAWN_DELAY_MS	500	/* between respawns of a crashing slot */
 #define MAX_SLOTS		512	/* workers, old and new, during reload */
-#define CODE_CACHE_SLOTS	8192	/* code cache entries per worker */
-#define CLICK_BUF_SLOTS		1024	/* distinct codes buffered per worker */
+#define CODE_CACHE_SLOTS	131072	/* code cache entries per worker,
+					   16 bytes each: 2 MiB */
+#define CODE_CACHE_WAYS		16	/* entries per set; a code may live
+					   in either of two sets */
+#define CODE_CACHE_LOAD		(CODE_CACHE_SLOTS / 8 * 7) /* codes read
+					   at start, newest first */
+#define CODE_CACHE_MAX_AGE	3600	/* s an entry is kept however quiet
+					   the change feed (deleted codes) */
+#define CODE_FEED_MS		1000	/* changed codes are polled this often */
+#define CODE_FEED_OVERLAP	5	/* s of changes read again each poll:
+					   a change committed this late is
+					   still seen */
+#define CODE_FEED_MAX		1000	/* changes read per poll; more: the
+					   cache is emptied */
+#define CLICK_BUF_SLOTS		16384	/* distinct (code, day) buffered per
+					   worker, 16 bytes each */
 #define MAX_LOG_LINE		512	/* one request log line */
 #define MAX_HEADERS		2048	/* response header block */
 #define MAX_PROM_FILE		(64 * 1024) /* one *.prom file of metrics_dir */
@@ -143,21 +157,22 @@ struct input {
 	}		 u;
 };
 
-/* One cached answer of "which user owns this code". */
+/*
+ * One cached answer of "may this code set the cookie", 16 bytes so that
+ * every code of a large table fits in a worker.
+ */
 struct code_entry {
-	char		 code[CODE_LEN + 1];	/* "" = free slot */
-	int		 found;			/* 0: cached "unknown" */
-	int64_t		 user_id;
-	int64_t		 expires_at;		/* 0: never */
-	int64_t		 disabled_at;		/* 0: enabled */
-	int64_t		 loaded_ms;		/* monotonic */
+	uint64_t	 key;		/* code_key() of the code; 0: free */
+	uint32_t	 until;		/* valid before this Unix second; 0:
+					   unknown, expired or disabled */
+	uint32_t	 loaded;	/* monotonic seconds when read */
 };
 
 /* Clicks counted since the last flush, per code and UTC day. */
 struct click_entry {
-	char		 code[CODE_LEN + 1];	/* "" = free slot */
-	int64_t		 day;			/* a time in that day */
-	int64_t		 n;
+	uint64_t	 key;		/* code_key() of the code; 0: free */
+	uint32_t	 day;		/* Unix time / 86400 */
+	uint32_t	 n;
 };
 
 struct metrics;
@@ -171,8 +186,16 @@ struct app {
 	char *const	*domains;	/* disposable domains, sorted */
 	size_t		 ndomains;
 	struct code_entry *cache;	/* CODE_CACHE_SLOTS */
+	struct code_entry scratch;	/* the answer for an uncacheable code */
+	struct code_brief *feedbuf;	/* CODE_FEED_MAX, also for loading */
+	int		 feed_on;	/* every cached entry is followed */
+	int64_t		 feed_since;	/* database time the next poll reads
+					   changes from */
+	uint32_t	 feed_ok;	/* monotonic s of the last good poll */
+	int64_t		 feed_polled_ms; /* last poll, good or not */
 	struct click_entry *clicks;	/* CLICK_BUF_SLOTS */
 	size_t		 nclicks;	/* used slots */
+	int		 clicks_full;	/* flush before the next request */
 	int64_t		 clicks_flushed_ms;
 	struct metrics	*metrics;	/* NULL: not counted */
 	int64_t		 (*now)(void);	/* wall clock, seconds */
@@ -224,10 +247,14 @@ int		 app_init(struct app *, const struct conf *, struct db *,
 void		 app_free(struct app *);
 int64_t		 clock_now(void);
 int64_t		 clock_mono_ms(void);
+uint64_t	 code_key(const char *code);
 const struct code_entry *code_cache_get(struct app *, const char *code,
 		    enum db_rc *);
-void		 code_cache_put(struct app *, const struct code_row *,
+const struct code_entry *code_cache_put(struct app *, const struct code_row *,
 		    const char *code, int found);
+int		 code_cache_load(struct app *);
+int		 code_feed_poll(struct app *);
+int64_t		 code_feed_due_ms(const struct app *);
 void		 click_count(struct app *, const char *code);
 int		 clicks_flush(struct app *);
 int64_t		 clicks_due_ms(const struct app *);

@@ -94,9 +94,8 @@ h_landing(struct app *app, const struct input *in, struct http_resp *rs)
 	    code_normalize(in->seg, in->segsz, code) == 0) {
 		if ((e = code_cache_get(app, code, &rc)) != NULL) {
 			now = app->now();
-			ok = e->found &&
-			    !(e->disabled_at != 0 && e->disabled_at <= now) &&
-			    !(e->expires_at != 0 && e->expires_at <= now);
+			/* Known, and neither expired nor disabled by now. */
+			ok = now < (int64_t)e->until;
 			if (ok)
 				click_count(app, code);
 		} else

@@ -4,14 +4,18 @@
  * the body with its bound, hands both to http_serve() and writes the
  * answer back, then logs one line and counts the request.
  *
- * Waiting happens in ppoll() on the listening socket (non-blocking, shared
- * by every worker) or on the kept connection, with SIGTERM unblocked only
- * there: a worker never dies mid-request, and never sleeps through a
- * SIGTERM in accept() either.
+ * Waiting happens in epoll_pwait() on the listening socket (non-blocking,
+ * shared by every worker, EPOLLEXCLUSIVE so that a new connection wakes
+ * one worker, not all of them) or in ppoll() on the kept connection, with
+ * SIGTERM unblocked only there: a worker never dies mid-request, and never
+ * sleeps through a SIGTERM in accept() either.  After a request it tries
+ * the next connection at once, and waits only if there is none.
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,8 +111,11 @@ log_request(const struct http_resp *rs, const char *method, int64_t usec)
 		    (size_t)n : sizeof(line) - 1);
 }
 
-/* Answers the request libfcgi just accepted. */
-static void
+/*
+ * Answers the request libfcgi just accepted.  Returns 1 if its input was
+ * read to the end, else 0.
+ */
+static int
 serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 {
 	static const char	 fallback[] = "Status: 500 Internal Server "
@@ -169,6 +176,7 @@ serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 	metrics_request(app->metrics, rs.route, rs.status, now_us() - t0);
 	log_request(&rs, rq.method, now_us() - t0);
 	http_resp_free(&rs);
+	return rq.body_state == BODY_OK;
 }
 
 /*
@@ -183,8 +191,12 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	struct sigaction	 sa;
 	sigset_t		 none;
 	FCGX_Request		 fr;
+	struct epoll_event	 ev;
 	struct db		*db, *sdb = NULL;
 	struct app		 app;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 ep, again = 0, local;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -213,31 +225,63 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	app.metrics = m;
 	if (db_connect(db) == -1)
 		db_log("worker: database not reachable yet: %s", db->errmsg);
+	else if (code_cache_load(&app) == -1)
+		db_log("worker: the code cache starts empty: %s", db->errmsg);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		db_log("worker: FCGX_Init failed");
 		_exit(1);
+	}
+	/*
+	 * libfcgi closes a connection with shutdown() and then waits for
+	 * the web server to close its end, a round trip during which the
+	 * worker serves no one.  It guards against a reset that would lose
+	 * the answer when input is left unread; on a unix socket, once the
+	 * input was read to its end, there is none: the connection is then
+	 * closed at once (FCGX_Detach: no shutdown, no wait).
+	 */
+	local = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ss.ss_family == AF_UNIX;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) != -1 &&
+	    epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+		db_log("worker: epoll: %s; waiting with ppoll", strerror(errno));
+		close(ep);
+		ep = -1;
 	}
 
 	while (!w_stop) {
 		struct pollfd	 p;
 		struct timespec	 ts, *tp = NULL;
 		int64_t		 due = clicks_due_ms(&app), t0;
+		int64_t		 fdue = code_feed_due_ms(&app);
 		int		 rc;
 
 		if (due == 0) {
 			clicks_flush(&app);
 			continue;
 		}
+		if (fdue == 0) {
+			code_feed_poll(&app);
+			continue;
+		}
+		if (fdue > 0 && (due < 0 || fdue < due))
+			due = fdue;
 		if (due > 0) {
 			ts.tv_sec = due / 1000;
 			ts.tv_nsec = (due % 1000) * 1000000;
 			tp = &ts;
 		}
-		p.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd;
-		p.events = POLLIN;
-		p.revents = 0;
-		if (ppoll(&p, 1, tp, &none) <= 0)
+		if (fr.ipcFd >= 0 || ep == -1) {
+			p.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd;
+			p.events = POLLIN;
+			p.revents = 0;
+			if (ppoll(&p, 1, tp, &none) <= 0)
+				continue;
+		} else if (!again && epoll_pwait(ep, &ev, 1,
+		    due < 0 ? -1 : (int)due, &none) <= 0)
 			continue;
+		again = 0;
 		t0 = now_us();
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			/* Another worker took the connection, or it closed. */
@@ -248,9 +292,15 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 			poll(NULL, 0, 100);
 			continue;
 		}
-		serve_one(&app, &fr, t0);
+		if (serve_one(&app, &fr, t0) && local)
+			(void)FCGX_Detach(&fr);
+		else
+			(void)FCGX_Attach(&fr);	/* the lingering close */
 		FCGX_Finish_r(&fr);
+		again = 1;
 	}
+	if (ep != -1)
+		close(ep);
 	FCGX_Free(&fr, 1);
 	if (clicks_flush(&app) == -1)
 		db_log("worker: %zu click counts lost at exit", app.nclicks);

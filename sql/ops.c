@@ -1123,3 +1123,190 @@ db_clicks_add(struct db *db, const char *code, int64_t day, int64_t n)
 
 	return db_read(db, clicks_fn, &a);
 }
+
+static enum db_rc
+brief_fetch(struct db *db, enum stmt s, struct code_brief *b,
+    int64_t *id)
+{
+	memset(b, 0, sizeof(*b));
+	if (id != NULL)
+		return db_fetch(db, s, "lsll", id, b->code, sizeof(b->code),
+		    &b->expires_at, &b->disabled_at);
+	return db_fetch(db, s, "sll", b->code, sizeof(b->code),
+	    &b->expires_at, &b->disabled_at);
+}
+
+struct brief_arg {
+	int64_t			 key;		/* before id, or since */
+	struct code_brief	*out;
+	size_t			 max, n;
+	int64_t			 last;		/* last id, or db now */
+};
+
+static enum db_rc
+code_page_fn(struct db *db, void *arg)
+{
+	struct brief_arg	*a = arg;
+	enum db_rc		 rc;
+
+	a->n = 0;
+	a->last = 0;
+	if ((rc = db_exec(db, STMT_CODE_PAGE, "ll", a->key,
+	    (int64_t)a->max)) != DB_OK)
+		return rc;
+	while (a->n < a->max && (rc = brief_fetch(db, STMT_CODE_PAGE,
+	    &a->out[a->n], &a->last)) == DB_OK)
+		a->n++;
+	db_done(db, STMT_CODE_PAGE);
+	return rc == DB_OK || rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
+/*
+ * Reads up to "max" codes with an id below "before_id", newest first, for
+ * a cache that loads the table page by page.  *last_id is the id to pass
+ * for the next page; *n < max means this was the last.  Returns DB_OK,
+ * DB_ERR or DB_UNAVAILABLE.
+ */
+enum db_rc
+db_code_page(struct db *db, int64_t before_id, struct code_brief *out,
+    size_t max, size_t *n, int64_t *last_id)
+{
+	struct brief_arg	 a = { .key = before_id, .out = out, .max = max };
+	enum db_rc		 rc;
+
+	rc = db_read(db, code_page_fn, &a);
+	*n = a.n;
+	*last_id = a.last;
+	return rc;
+}
+
+static enum db_rc
+db_now_fn(struct db *db, int64_t *now)
+{
+	enum db_rc	 rc;
+
+	*now = 0;
+	if ((rc = db_exec(db, STMT_DB_NOW, "")) != DB_OK)
+		return rc;
+	rc = db_fetch(db, STMT_DB_NOW, "l", now);
+	db_done(db, STMT_DB_NOW);
+	return rc == DB_NOTFOUND ? DB_ERR : rc;
+}
+
+static enum db_rc
+code_changes_fn(struct db *db, void *arg)
+{
+	struct brief_arg	*a = arg;
+	enum db_rc		 rc;
+
+	a->n = 0;
+	/* The clock first: a change after it is seen by the next poll. */
+	if ((rc = db_now_fn(db, &a->last)) != DB_OK)
+		return rc;
+	if ((rc = db_exec(db, STMT_CODE_CHANGES, "ll", a->key,
+	    (int64_t)a->max)) != DB_OK)
+		return rc;
+	while (a->n < a->max && (rc = brief_fetch(db, STMT_CODE_CHANGES,
+	    &a->out[a->n], NULL)) == DB_OK)
+		a->n++;
+	db_done(db, STMT_CODE_CHANGES);
+	return rc == DB_OK || rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
+/*
+ * Reads the database's clock (*db_now), then up to "max" codes updated
+ * at or after "since", a time of that clock (changed_at, migration 003).
+ * *n == max means there may be more.  Returns DB_OK, DB_ERR or
+ * DB_UNAVAILABLE.
+ */
+enum db_rc
+db_code_changes(struct db *db, int64_t since, struct code_brief *out,
+    size_t max, size_t *n, int64_t *db_now)
+{
+	struct brief_arg	 a = { .key = since, .out = out, .max = max };
+	enum db_rc		 rc;
+
+	rc = db_read(db, code_changes_fn, &a);
+	*n = a.n;
+	*db_now = a.last;
+	return rc;
+}
+
+static enum db_rc
+now_fn(struct db *db, void *arg)
+{
+	return db_now_fn(db, arg);
+}
+
+/*
+ * Reads the database's clock, Unix seconds.  Returns DB_OK, DB_ERR or
+ * DB_UNAVAILABLE.
+ */
+enum db_rc
+db_db_now(struct db *db, int64_t *db_now)
+{
+	return db_read(db, now_fn, db_now);
+}
+
+struct clicks_many_arg {
+	const struct click_row	*rows;
+	size_t			 n;
+	char			*json;		/* room for DB_CLICKS_BATCH */
+	size_t			 jsonsz;
+};
+
+static enum db_rc
+clicks_many_fn(struct db *db, void *arg)
+{
+	struct clicks_many_arg	*a = arg;
+	size_t			 i, j, len;
+	enum db_rc		 rc;
+	int			 w;
+
+	for (i = 0; i < a->n; i += DB_CLICKS_BATCH) {
+		len = 0;
+		a->json[len++] = '[';
+		for (j = i; j < a->n && j < i + DB_CLICKS_BATCH; j++) {
+			/* Codes are CODE_LEN characters of CODE_ALPHABET. */
+			w = snprintf(a->json + len, a->jsonsz - len,
+			    "%s[\"%.8s\",%" PRId64 ",%" PRId64 "]",
+			    j > i ? "," : "", a->rows[j].code,
+			    a->rows[j].day, a->rows[j].n);
+			if (w < 0 || (size_t)w >= a->jsonsz - len - 1)
+				return DB_ERR;
+			len += (size_t)w;
+		}
+		a->json[len++] = ']';
+		a->json[len] = '\0';
+		if ((rc = db_exec(db, STMT_CLICKS_ADD_JSON, "s", a->json)) !=
+		    DB_OK)
+			return rc;
+	}
+	return DB_OK;
+}
+
+/*
+ * Adds the clicks of "n" rows in one transaction, DB_CLICKS_BATCH rows a
+ * statement: all of them or, on failure, none.  Each code must be
+ * CODE_LEN characters of CODE_ALPHABET.  Returns DB_OK, DB_ERR or
+ * DB_UNAVAILABLE.
+ */
+enum db_rc
+db_clicks_add_many(struct db *db, const struct click_row *rows, size_t n)
+{
+	/* ["CODE1234",1764201600,123456789], with room for the widest. */
+	enum { ROW_MAX = 2 + CODE_LEN + 2 + 1 + 20 + 1 + 20 + 1 + 1 };
+	struct clicks_many_arg	 a = { .rows = rows, .n = n };
+	enum db_rc		 rc;
+
+	if (n == 0)
+		return DB_OK;
+	a.jsonsz = (size_t)DB_CLICKS_BATCH * ROW_MAX + 3;
+	if ((a.json = malloc(a.jsonsz)) == NULL) {
+		db_log("%s: out of memory", __func__);
+		return DB_ERR;
+	}
+	rc = db_txn(db, clicks_many_fn, &a);
+	free(a.json);
+	return rc;
+}

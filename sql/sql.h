@@ -84,6 +84,10 @@ enum stmt {
 	STMT_CON_FLAGS,
 	STMT_CON_DEAD,
 	STMT_CON_AUDIT,
+	STMT_CODE_PAGE,
+	STMT_CODE_CHANGES,
+	STMT_DB_NOW,
+	STMT_CLICKS_ADD_JSON,
 	STMT_PING,
 	STMT__MAX
 };
@@ -290,6 +294,33 @@ enum db_rc	 db_referral_get(struct db *, int64_t id,
 enum db_rc	 db_stats_get(struct db *, int64_t user, struct stats_row *);
 enum db_rc	 db_clicks_add(struct db *, const char *code, int64_t day,
 		    int64_t n);
+
+/* The landing cache's view of a code (fcgi/cache.c). */
+struct code_brief {
+	char		 code[CODE_LEN + 1];
+	int64_t		 expires_at;	/* 0: never */
+	int64_t		 disabled_at;	/* 0: enabled */
+};
+
+/* Clicks of one code on one UTC day, for db_clicks_add_many(). */
+struct click_row {
+	char		 code[CODE_LEN + 1];
+	int64_t		 day;		/* a time in that day */
+	int64_t		 n;
+};
+
+#define DB_CLICKS_BATCH		1000	/* click rows per statement */
+#define DB_CODE_PAGE		1000	/* codes per page of db_code_page */
+
+enum db_rc	 db_code_page(struct db *, int64_t before_id,
+		    struct code_brief *, size_t max, size_t *n,
+		    int64_t *last_id);
+enum db_rc	 db_code_changes(struct db *, int64_t since,
+		    struct code_brief *, size_t max, size_t *n,
+		    int64_t *db_now);
+enum db_rc	 db_db_now(struct db *, int64_t *db_now);
+enum db_rc	 db_clicks_add_many(struct db *, const struct click_row *,
+		    size_t n);
 enum db_rc	 db_outbox_claim(struct db *, const char *owner, int64_t now,
 		    long lease, struct outbox_row *, size_t max, size_t *n);
 enum db_rc	 db_outbox_delivered(struct db *, int64_t id, const char *owner,

@@ -279,6 +279,24 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_CON_AUDIT] =
 	    "SELECT id, UNIX_TIMESTAMP(at), operator, action, referral_id, "
 	    "target_user, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+	/* The landing cache of fcgi/cache.c: load, then follow changes. */
+	[STMT_CODE_PAGE] =
+	    "SELECT id, code, UNIX_TIMESTAMP(expires_at), "
+	    "UNIX_TIMESTAMP(disabled_at) FROM referral_codes "
+	    "WHERE id < ? ORDER BY id DESC LIMIT ?",
+	[STMT_CODE_CHANGES] =
+	    "SELECT code, UNIX_TIMESTAMP(expires_at), "
+	    "UNIX_TIMESTAMP(disabled_at) FROM referral_codes "
+	    "WHERE changed_at >= FROM_UNIXTIME(?) LIMIT ?",
+	[STMT_DB_NOW] = "SELECT UNIX_TIMESTAMP()",
+	/* Many (code, day, clicks) rows in one statement: a JSON array of
+	 * [code, unix time in the day, clicks] triples. */
+	[STMT_CLICKS_ADD_JSON] =
+	    "INSERT INTO click_counts (code, day, clicks) "
+	    "SELECT j.code, DATE(FROM_UNIXTIME(j.t)), j.n FROM JSON_TABLE(?, "
+	    "'$[*]' COLUMNS (code CHAR(8) CHARACTER SET ascii PATH '$[0]', "
+	    "t BIGINT PATH '$[1]', n BIGINT PATH '$[2]')) j "
+	    "ON DUPLICATE KEY UPDATE clicks = clicks + VALUES(clicks)",
 	[STMT_PING] = "SELECT 1",
 };
 
