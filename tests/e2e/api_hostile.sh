@@ -107,8 +107,8 @@ is "no signup was recorded for any of these" \
 SQLI="x'); DROP TABLE referrals; -- \" \\\\ %"
 DEV="' OR '1'='1; DELETE FROM referral_codes; --"
 U2=$(uid 302)
-api POST /v1/signups "$(jq -cn --argjson u "$U2" --arg c "$CA" --arg e "$SQLI@example.com" --arg d "$DEV" \
-    '{user_id: $u, code: $c, email: $e, ip: "10.9.9.9", device_fingerprint: $d}')"
+api POST /v1/signups "$(jq -cn --argjson u "$U2" --arg c "$CA" --arg e "$SQLI@example.com" --arg d "$DEV" --arg ip "$IPNET.9" \
+    '{user_id: $u, code: $c, email: $e, ip: $ip, device_fingerprint: $d}')"
 is "signup with SQL-looking email and device: 201 attributed" "$ST $(j .attribution.result)" "201 attributed"
 is "the device string is stored verbatim" \
     "$(sql "SELECT device_fingerprint FROM user_signals WHERE user_id = $U2")" "$DEV"
