@@ -55,6 +55,38 @@ clock_mono_ms(void)
 #define NSETS	(CODE_CACHE_SLOTS / CODE_CACHE_WAYS)
 _Static_assert(CODE_CACHE_SLOTS % CODE_CACHE_WAYS == 0, "whole sets");
 
+/* An entry packs a 42-bit key and a 22-bit time (see struct code_entry). */
+#define KEY_HI_BITS	10
+#define KEY_HI_MASK	((1u << KEY_HI_BITS) - 1)
+#define LOADED_MASK	((1u << (32 - KEY_HI_BITS)) - 1)
+/* Entries looked at per poll: the whole cache every MAX_AGE / 2. */
+#define SWEEP_STEP	(CODE_CACHE_SLOTS / (CODE_CACHE_MAX_AGE / 2) + 1)
+_Static_assert(36ULL * 36 * 36 * 36 * 36 * 36 * 36 * 36 <
+    1ULL << (32 + KEY_HI_BITS), "a code key fits in 42 bits");
+_Static_assert(CODE_CACHE_MAX_AGE * 4 < LOADED_MASK && 86400 * 4 <
+    LOADED_MASK, "entry ages stay far below the 22-bit wrap");
+
+static uint64_t
+e_key(const struct code_entry *e)
+{
+	return (uint64_t)(e->hi_loaded & KEY_HI_MASK) << 32 | e->key_lo;
+}
+
+/* Seconds since the entry was read ("now" in monotonic seconds). */
+static uint32_t
+e_age(const struct code_entry *e, uint32_t now)
+{
+	return (now - (e->hi_loaded >> KEY_HI_BITS)) & LOADED_MASK;
+}
+
+static void
+e_set(struct code_entry *e, uint64_t k, uint32_t loaded)
+{
+	e->key_lo = (uint32_t)k;
+	e->hi_loaded = (uint32_t)(k >> 32 & KEY_HI_MASK) |
+	    (loaded & LOADED_MASK) << KEY_HI_BITS;
+}
+
 /*
  * Returns the key of a code of CODE_LEN characters of CODE_ALPHABET: its
  * base-36 value plus one.  0 for anything else (not cached).
@@ -117,7 +149,7 @@ cache_find(struct app *app, uint64_t k)
 	key_sets(k, app->cache, &s[0], &s[1]);
 	for (j = 0; j < 2; j++)
 		for (i = 0; i < CODE_CACHE_WAYS; i++)
-			if (s[j][i].key == k)
+			if (s[j][i].key_lo == (uint32_t)k && e_key(&s[j][i]) == k)
 				return &s[j][i];
 	return NULL;
 }
@@ -127,24 +159,25 @@ cache_find(struct app *app, uint64_t k)
  * else the oldest of both sets.
  */
 static struct code_entry *
-cache_slot(struct app *app, uint64_t k)
+cache_slot(struct app *app, uint64_t k, uint32_t now)
 {
 	struct code_entry	*s[2], *e, *fr[2] = { NULL, NULL }, *old = NULL;
 	size_t			 i, j, used[2] = { 0, 0 };
+	uint64_t		 ek;
 
 	key_sets(k, app->cache, &s[0], &s[1]);
 	for (j = 0; j < 2; j++)
 		for (i = 0; i < CODE_CACHE_WAYS; i++) {
 			e = &s[j][i];
-			if (e->key == k)
+			if ((ek = e_key(e)) == k)
 				return e;
-			if (e->key == 0) {
+			if (ek == 0) {
 				if (fr[j] == NULL)
 					fr[j] = e;
 				continue;
 			}
 			used[j]++;
-			if (old == NULL || e->loaded < old->loaded)
+			if (old == NULL || e_age(e, now) > e_age(old, now))
 				old = e;
 		}
 	if (fr[0] != NULL && (fr[1] == NULL || used[0] <= used[1]))
@@ -173,21 +206,27 @@ mono_s(const struct app *app)
 	return (uint32_t)(app->mono_ms() / 1000);
 }
 
-/* Whether an entry read at e->loaded may still be trusted at "now". */
+static uint32_t
+max_age(const struct app *app)
+{
+	long	 ttl = app->conf->code_cache_seconds;
+
+	return ttl > CODE_CACHE_MAX_AGE ? (uint32_t)ttl : CODE_CACHE_MAX_AGE;
+}
+
+/* Whether an entry may still be trusted at "now" (monotonic seconds). */
 static int
 entry_fresh(const struct app *app, const struct code_entry *e, uint32_t now)
 {
-	long		 ttl = app->conf->code_cache_seconds;
-	uint32_t	 from = e->loaded, max = CODE_CACHE_MAX_AGE;
+	uint32_t	 age = e_age(e, now), since;
 
-	if ((long)max < ttl)
-		max = (uint32_t)ttl;
-	if (now - e->loaded >= max)
+	if (age >= max_age(app))
 		return 0;
 	/* The feed has seen every update up to its last good poll. */
-	if (e->until != 0 && app->feed_on && app->feed_ok > from)
-		from = app->feed_ok;
-	return now - from < (uint32_t)ttl;
+	if (e->until != 0 && app->feed_on &&
+	    (since = now - app->feed_ok) < age)
+		age = since;
+	return age < (uint32_t)app->conf->code_cache_seconds;
 }
 
 /*
@@ -280,12 +319,12 @@ code_cache_put(struct app *app, const struct code_row *row,
 {
 	struct code_entry	*e;
 	uint64_t		 k = code_key(code);
+	uint32_t		 now = mono_s(app);
 
-	e = k != 0 ? cache_slot(app, k) : &app->scratch;
-	e->key = k;
+	e = k != 0 ? cache_slot(app, k, now) : &app->scratch;
+	e_set(e, k, now);
 	e->until = row_until(found, found ? row->expires_at : 0,
 	    found ? row->disabled_at : 0);
-	e->loaded = mono_s(app);
 	return e;
 }
 
@@ -366,6 +405,14 @@ code_feed_poll(struct app *app)
 	uint64_t		 k;
 
 	app->feed_polled_ms = app->mono_ms();
+	/* Drop entries past their age, a slice a poll, so that none gets
+	 * old enough for its 22-bit time to wrap. */
+	for (i = 0; i < SWEEP_STEP; i++) {
+		e = &app->cache[app->sweep];
+		app->sweep = (app->sweep + 1) % CODE_CACHE_SLOTS;
+		if (e_key(e) != 0 && e_age(e, t) >= max_age(app))
+			memset(e, 0, sizeof(*e));
+	}
 	if (!app->feed_on)
 		return feed_start(app);
 	if (db_code_changes(app->db, app->feed_since, app->feedbuf,
@@ -382,7 +429,7 @@ code_feed_poll(struct app *app)
 			continue;
 		e->until = row_until(1, app->feedbuf[i].expires_at,
 		    app->feedbuf[i].disabled_at);
-		e->loaded = t;
+		e_set(e, k, t);
 	}
 	app->feed_since = dbnow - CODE_FEED_OVERLAP;
 	app->feed_ok = t;

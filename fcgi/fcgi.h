@@ -24,7 +24,7 @@
 #define RESPAWN_DELAY_MS	500	/* between respawns of a crashing slot */
 #define MAX_SLOTS		512	/* workers, old and new, during reload */
 #define CODE_CACHE_SLOTS	131072	/* code cache entries per worker,
-					   16 bytes each: 2 MiB */
+					   12 bytes each: 1.5 MiB */
 #define CODE_CACHE_WAYS		16	/* entries per set; a code may live
 					   in either of two sets */
 #define CODE_CACHE_LOAD		(CODE_CACHE_SLOTS / 8 * 7) /* codes read
@@ -37,7 +37,8 @@
 					   still seen */
 #define CODE_FEED_MAX		1000	/* changes read per poll; more: the
 					   cache is emptied */
-#define CLICK_BUF_SLOTS		16384	/* distinct (code, day) buffered per
+#define WORKER_MMAP_THRESHOLD	(64 * 1024) /* larger blocks: mmap(2) */
+#define CLICK_BUF_SLOTS		8192	/* distinct (code, day) buffered per
 					   worker, 16 bytes each */
 #define MAX_LOG_LINE		512	/* one request log line */
 #define MAX_HEADERS		2048	/* response header block */
@@ -158,14 +159,16 @@ struct input {
 };
 
 /*
- * One cached answer of "may this code set the cookie", 16 bytes so that
- * every code of a large table fits in a worker.
+ * One cached answer of "may this code set the cookie", 12 bytes so that
+ * every code of a large table fits in a worker (cache.c reads the fields
+ * through its e_*() helpers).
  */
 struct code_entry {
-	uint64_t	 key;		/* code_key() of the code; 0: free */
 	uint32_t	 until;		/* valid before this Unix second; 0:
 					   unknown, expired or disabled */
-	uint32_t	 loaded;	/* monotonic seconds when read */
+	uint32_t	 key_lo;	/* code_key(): low 32 of its 42 bits */
+	uint32_t	 hi_loaded;	/* its high 10 bits, then the monotonic
+					   second it was read, mod 2^22 */
 };
 
 /* Clicks counted since the last flush, per code and UTC day. */
@@ -189,6 +192,7 @@ struct app {
 	struct code_entry scratch;	/* the answer for an uncacheable code */
 	struct code_brief *feedbuf;	/* CODE_FEED_MAX, also for loading */
 	int		 feed_on;	/* every cached entry is followed */
+	size_t		 sweep;		/* next entry the sweep looks at */
 	int64_t		 feed_since;	/* database time the next poll reads
 					   changes from */
 	uint32_t	 feed_ok;	/* monotonic s of the last good poll */

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,6 +215,12 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	if (getppid() == 1)
 		_exit(0);
 
+	/*
+	 * A fixed mmap threshold: glibc would raise it after the first
+	 * large free, and the click flush's and the cache load's buffers
+	 * would then stay in the heap for good (RSS).
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
 	if ((db = db_new(conf, 0)) == NULL ||
 	    ((conf->stats_db_socket[0] != '\0' ||
 	    conf->stats_db_host[0] != '\0') &&
