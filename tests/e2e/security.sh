@@ -110,7 +110,7 @@ ok $([ $? != 0 ]; echo $?) "referd-dispatch with a wrong database password fails
 sed 's/^api_key *= */api_key /' "$CONF" >"$T/noeq.conf"
 "$BUILD/referd-fcgi" -t -c "$T/noeq.conf" >"$T/out/fcgi-noeq" 2>&1
 like "a secret on a line without '=': refused, the line named" "$?: $(cat "$T/out/fcgi-noeq")" "^1: .*missing '='"
-sed "s/^outbound_secret.*/outbound_secret = whsec_!!${OUT_SECRET#whsec_}/" "$CONF" >"$T/badsec.conf"
+sed "s|^outbound_secret.*|outbound_secret = whsec_!!${OUT_SECRET#whsec_}|" "$CONF" >"$T/badsec.conf"
 "$BUILD/referd-fcgi" -t -c "$T/badsec.conf" >"$T/out/fcgi-badsec" 2>&1
 like "a malformed outbound secret: refused, the key named" "$?: $(cat "$T/out/fcgi-badsec")" "^1: .*outbound_secret"
 # A reload that fails: its error goes to the running log.
