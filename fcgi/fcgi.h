@@ -41,6 +41,9 @@
 #define CLICK_BUF_SLOTS		8192	/* distinct (code, day) buffered per
 					   worker, 16 bytes each */
 #define MAX_LOG_LINE		512	/* one request log line */
+#define LOG_BUF			(16 * 1024) /* request lines a worker buffers */
+#define LOG_FLUSH_MS		100	/* the oldest buffered line waits at
+					   most this long under load */
 #define MAX_HEADERS		2048	/* response header block */
 #define MAX_PROM_FILE		(64 * 1024) /* one *.prom file of metrics_dir */
 #define MAX_PROM_FILES		8	/* *.prom files appended to /metrics */
