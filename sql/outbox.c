@@ -149,18 +149,6 @@ mark_fn(struct db *db, void *arg)
 	enum db_rc	 rc;
 
 	switch (a->s) {
-	case STMT_OUTBOX_DELIVERED:
-		rc = db_exec(db, a->s, "llls", (int64_t)a->status, a->at,
-		    a->id, a->owner);
-		break;
-	case STMT_OUTBOX_RETRY:
-		rc = db_exec(db, a->s, "lSlls", (int64_t)a->status, a->err,
-		    a->at, a->id, a->owner);
-		break;
-	case STMT_OUTBOX_DEAD:
-		rc = db_exec(db, a->s, "lSls", (int64_t)a->status, a->err,
-		    a->id, a->owner);
-		break;
 	case STMT_OUTBOX_RELEASE:
 		rc = db_exec(db, a->s, "s", a->owner);
 		break;
@@ -189,40 +177,6 @@ static enum db_rc
 outbox_mark(struct db *db, struct mark_arg *a)
 {
 	return db_txn(db, mark_fn, a);
-}
-
-/*
- * The outcomes of a delivery attempt.  Each is conditional on the row
- * still being leased to "owner": DB_NOOP means the lease was lost (the row
- * went back to the pool and will be sent again with the same key).
- */
-enum db_rc
-db_outbox_delivered(struct db *db, int64_t id, const char *owner, int status,
-    int64_t now)
-{
-	struct mark_arg	 a = { STMT_OUTBOX_DELIVERED, id, owner, now, status,
-			      NULL };
-
-	return outbox_mark(db, &a);
-}
-
-enum db_rc
-db_outbox_retry(struct db *db, int64_t id, const char *owner,
-    int64_t next_at, int status, const char *err)
-{
-	struct mark_arg	 a = { STMT_OUTBOX_RETRY, id, owner, next_at, status,
-			      err };
-
-	return outbox_mark(db, &a);
-}
-
-enum db_rc
-db_outbox_dead(struct db *db, int64_t id, const char *owner, int status,
-    const char *err)
-{
-	struct mark_arg	 a = { STMT_OUTBOX_DEAD, id, owner, 0, status, err };
-
-	return outbox_mark(db, &a);
 }
 
 struct settle_arg {

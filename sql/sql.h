@@ -69,9 +69,6 @@ enum stmt {
 	STMT_OUTBOX_CLAIM_MARK_N,
 	STMT_OUTBOX_HELD_N,
 	STMT_OUTBOX_DELIVERED_N,
-	STMT_OUTBOX_CLAIM_MARK,
-	STMT_OUTBOX_GET,
-	STMT_OUTBOX_DELIVERED,
 	STMT_OUTBOX_RETRY,
 	STMT_OUTBOX_DEAD,
 	STMT_OUTBOX_RELEASE,
@@ -323,12 +320,6 @@ enum db_rc	 db_clicks_add_many(struct db *, const struct click_row *,
 		    size_t n);
 enum db_rc	 db_outbox_claim(struct db *, const char *owner, int64_t now,
 		    long lease, struct outbox_row *, size_t max, size_t *n);
-enum db_rc	 db_outbox_delivered(struct db *, int64_t id, const char *owner,
-		    int status, int64_t now);
-enum db_rc	 db_outbox_retry(struct db *, int64_t id, const char *owner,
-		    int64_t next_at, int status, const char *err);
-enum db_rc	 db_outbox_dead(struct db *, int64_t id, const char *owner,
-		    int status, const char *err);
 enum db_rc	 db_outbox_release(struct db *, const char *owner);
 enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
 		    const char *operator, int64_t now);

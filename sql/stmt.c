@@ -154,7 +154,7 @@ static const char *const stmts[STMT__MAX] = {
 	 * Claiming is two statements in one transaction: lock due rows that
 	 * no one else has locked, then lease them.  SKIP LOCKED is only an
 	 * optimisation (it is not cluster-wide on Galera): the conditional
-	 * UPDATE of CLAIM_MARK is what makes a row one dispatcher's.
+	 * UPDATE of CLAIM_MARK_N is what makes a row one dispatcher's.
 	 */
 	/*
 	 * Due rows and rows whose lease expired are two range scans, each
@@ -170,12 +170,6 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_OUTBOX_CLAIM_EXPIRED] = OUTBOX_CLAIM_COLS
 	    "WHERE status = 'inflight' AND lease_until < FROM_UNIXTIME(?) "
 	    "ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED",
-	[STMT_OUTBOX_CLAIM_MARK] =
-	    "UPDATE outbox SET status = 'inflight', lease_owner = ?, "
-	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
-	    "WHERE id = ? AND ((status = 'pending' AND next_attempt_at <= "
-	    "FROM_UNIXTIME(?)) OR (status = 'inflight' AND lease_until < "
-	    "FROM_UNIXTIME(?)))",
 	/* The batch forms: 12 or 13 ids each (DB_MAX_PARAMS is 16). */
 #define IDS12 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	[STMT_OUTBOX_CLAIM_MARK_N] =
@@ -194,14 +188,6 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE status = 'inflight' AND lease_owner = ? AND "
 	    "id IN (" IDS12 ", ?)",
 #undef IDS12
-	[STMT_OUTBOX_GET] =
-	    "SELECT id, reward_id, event, idempotency_key, reward_type, "
-	    "payload, attempts FROM outbox WHERE id = ?",
-	[STMT_OUTBOX_DELIVERED] =
-	    "UPDATE outbox SET status = 'delivered', last_status = ?, "
-	    "last_error = NULL, delivered_at = FROM_UNIXTIME(?), "
-	    "lease_owner = NULL, lease_until = NULL "
-	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
 	[STMT_OUTBOX_RETRY] =
 	    "UPDATE outbox SET status = 'pending', last_status = ?, "
 	    "last_error = ?, next_attempt_at = FROM_UNIXTIME(?), "
