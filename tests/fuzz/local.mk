@@ -15,6 +15,7 @@
 #	tests_fuzz_fuzz_body_LDADD = $(FUZZ_LIBS) $(JSONC_LIBS)
 FUZZ_TARGETS = \
 	tests/fuzz/fuzz_b64 \
+	tests/fuzz/fuzz_body \
 	tests/fuzz/fuzz_code \
 	tests/fuzz/fuzz_conf \
 	tests/fuzz/fuzz_money \
@@ -36,6 +37,13 @@ endif
 tests_fuzz_fuzz_b64_SOURCES = tests/fuzz/fuzz_b64.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_b64_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_b64_LDADD = $(FUZZ_LIBS)
+# The request path of referd-fcgi: every fcgi/ source but main.c and
+# worker.c (the socket), as tests/test_fcgi_http uses them.
+tests_fuzz_fuzz_body_SOURCES = tests/fuzz/fuzz_body.c tests/fuzz/fuzz.h \
+	$(FCGI_SOURCES)
+tests_fuzz_fuzz_body_CPPFLAGS = $(referd_fcgi_CPPFLAGS)
+tests_fuzz_fuzz_body_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_body_LDADD = $(FUZZ_LIBS) $(JSONC_LIBS)
 tests_fuzz_fuzz_code_SOURCES = tests/fuzz/fuzz_code.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_code_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_code_LDADD = $(FUZZ_LIBS)
