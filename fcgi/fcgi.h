@@ -133,16 +133,10 @@ struct in_signup {
 	char		 device[MAX_FIELD + 1];		/* "" if none */
 };
 
+/* An event body: what db_event_apply takes, and the time it happened. */
 struct in_event {
-	char		 id[MAX_EVENT_ID + 1];
-	char		 type[64];
-	int64_t		 user_id;
-	char		 order_id[MAX_FIELD + 1];
-	int64_t		 amount;			/* minor units */
-	char		 currency[4];
-	char		 occurred_at[64];
-	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
-	char		 body_sha256[65];		/* of the raw body */
+	struct event_in	 ev;
+	char		 occurred_at[64];	/* validated, not stored */
 };
 
 struct in_void {

@@ -252,23 +252,11 @@ h_signup(struct app *app, const struct input *in, struct http_resp *rs)
 int
 h_event(struct app *app, const struct input *in, struct http_resp *rs)
 {
-	const struct in_event	*e = &in->u.event;
-	struct event_in		 ei;
 	struct event_out	 eo;
 	json_object		*o;
 	enum db_rc		 rc;
 
-	memset(&ei, 0, sizeof(ei));
-	snprintf(ei.id, sizeof(ei.id), "%s", e->id);
-	snprintf(ei.type, sizeof(ei.type), "%s", e->type);
-	ei.user_id = e->user_id;
-	snprintf(ei.order_id, sizeof(ei.order_id), "%s", e->order_id);
-	ei.amount = e->amount;
-	snprintf(ei.currency, sizeof(ei.currency), "%s", e->currency);
-	snprintf(ei.payment_fp, sizeof(ei.payment_fp), "%s", e->payment_fp);
-	memcpy(ei.body_sha256, e->body_sha256, sizeof(ei.body_sha256));
-
-	rc = db_event_apply(app->db, &ei, app->now(), &eo);
+	rc = db_event_apply(app->db, &in->u.event.ev, app->now(), &eo);
 	if (rc == DB_CONFLICT)
 		return http_error(rs, 409, "event_id_conflict",
 		    "this event id was delivered before with another body");

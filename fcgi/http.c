@@ -130,14 +130,14 @@ static const struct field signup_fields[] = {
 };
 
 static const struct field event_fields[] = {
-	{ "id", FT_TOKEN, 1, IN(event.id), MAX_EVENT_ID },
-	{ "type", FT_TOKEN, 1, IN(event.type), 63 },
-	{ "user_id", FT_ID, 1, IN(event.user_id), 0 },
-	{ "order_id", FT_STR, 1, IN(event.order_id), DB_STR },
-	{ "amount", FT_MONEY, 1, IN(event.amount), 32 },
-	{ "currency", FT_CURRENCY, 1, IN(event.currency), 3 },
+	{ "id", FT_TOKEN, 1, IN(event.ev.id), MAX_EVENT_ID },
+	{ "type", FT_TOKEN, 1, IN(event.ev.type), 63 },
+	{ "user_id", FT_ID, 1, IN(event.ev.user_id), 0 },
+	{ "order_id", FT_STR, 1, IN(event.ev.order_id), DB_STR },
+	{ "amount", FT_MONEY, 1, IN(event.ev.amount), 32 },
+	{ "currency", FT_CURRENCY, 1, IN(event.ev.currency), 3 },
 	{ "occurred_at", FT_TIME, 1, IN(event.occurred_at), 63 },
-	{ "payment_fingerprint", FT_STR, 0, IN(event.payment_fp), DB_STR },
+	{ "payment_fingerprint", FT_STR, 0, IN(event.ev.payment_fp), DB_STR },
 };
 
 static const struct field void_fields[] = {
@@ -862,13 +862,13 @@ http_serve(struct app *app, const struct http_req *rq, struct http_resp *rs)
 		if (validate(def->body, root, &in, rs) != 0)
 			goto out;
 		if (def->body == BODY_EVENT && rq->wh_id != NULL &&
-		    strcmp(in.u.event.id, rq->wh_id) != 0) {
+		    strcmp(in.u.event.ev.id, rq->wh_id) != 0) {
 			http_error(rs, 422, "event_id_mismatch",
 			    "id must equal the webhook-id header");
 			goto out;
 		}
 		if (def->body == BODY_EVENT && sha256_hex(rq->body,
-		    rq->bodysz, in.u.event.body_sha256) == -1) {
+		    rq->bodysz, in.u.event.ev.body_sha256) == -1) {
 			http_error(rs, 500, "internal", "internal error");
 			goto out;
 		}
@@ -912,11 +912,15 @@ http_body(struct http_resp *rs, size_t *len)
 int
 http_head(const struct http_resp *rs, char *buf, size_t sz, size_t bodysz)
 {
-	int	 n;
+	const char	*ctype = rs->content_type;
+	int		 n;
 
+	/* A response without a body (the landing redirect) has no type. */
+	if (ctype == NULL && bodysz > 0)
+		ctype = "application/json";
 	n = snprintf(buf, sz,
 	    "Status: %d %s\r\n"
-	    "Content-Type: %s\r\n"
+	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "Cache-Control: no-store\r\n"
@@ -927,8 +931,8 @@ http_head(const struct http_resp *rs, char *buf, size_t sz, size_t bodysz)
 	    "%s"
 	    "\r\n",
 	    rs->status, status_reason(rs->status),
-	    rs->content_type != NULL ? rs->content_type : "application/json",
-	    bodysz, rs->request_id,
+	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "", bodysz, rs->request_id,
 	    rs->location ? "Location: " : "", rs->location ? rs->location : "",
 	    rs->location ? "\r\n" : "",
 	    rs->cookie ? "Set-Cookie: " : "", rs->cookie ? rs->cookie : "",

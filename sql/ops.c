@@ -1143,22 +1143,29 @@ struct brief_arg {
 	int64_t			 last;		/* last id, or db now */
 };
 
+/* Runs "s" (key, limit) and reads up to a->max code rows into a->out. */
+static enum db_rc
+brief_list(struct db *db, enum stmt s, struct brief_arg *a, int64_t *id)
+{
+	enum db_rc	 rc;
+
+	a->n = 0;
+	if ((rc = db_exec(db, s, "ll", a->key, (int64_t)a->max)) != DB_OK)
+		return rc;
+	while (a->n < a->max &&
+	    (rc = brief_fetch(db, s, &a->out[a->n], id)) == DB_OK)
+		a->n++;
+	db_done(db, s);
+	return rc == DB_OK || rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
 static enum db_rc
 code_page_fn(struct db *db, void *arg)
 {
 	struct brief_arg	*a = arg;
-	enum db_rc		 rc;
 
-	a->n = 0;
 	a->last = 0;
-	if ((rc = db_exec(db, STMT_CODE_PAGE, "ll", a->key,
-	    (int64_t)a->max)) != DB_OK)
-		return rc;
-	while (a->n < a->max && (rc = brief_fetch(db, STMT_CODE_PAGE,
-	    &a->out[a->n], &a->last)) == DB_OK)
-		a->n++;
-	db_done(db, STMT_CODE_PAGE);
-	return rc == DB_OK || rc == DB_NOTFOUND ? DB_OK : rc;
+	return brief_list(db, STMT_CODE_PAGE, a, &a->last);
 }
 
 /*
@@ -1199,18 +1206,11 @@ code_changes_fn(struct db *db, void *arg)
 	struct brief_arg	*a = arg;
 	enum db_rc		 rc;
 
-	a->n = 0;
+	a->n = 0;	/* if the clock read fails */
 	/* The clock first: a change after it is seen by the next poll. */
 	if ((rc = db_now_fn(db, &a->last)) != DB_OK)
 		return rc;
-	if ((rc = db_exec(db, STMT_CODE_CHANGES, "ll", a->key,
-	    (int64_t)a->max)) != DB_OK)
-		return rc;
-	while (a->n < a->max && (rc = brief_fetch(db, STMT_CODE_CHANGES,
-	    &a->out[a->n], NULL)) == DB_OK)
-		a->n++;
-	db_done(db, STMT_CODE_CHANGES);
-	return rc == DB_OK || rc == DB_NOTFOUND ? DB_OK : rc;
+	return brief_list(db, STMT_CODE_CHANGES, a, NULL);
 }
 
 /*

@@ -33,6 +33,7 @@ ok "$([ "$C2" != "$CODE" ] && echo 0 || echo 1)" "another user gets another code
 LANDING=$(conf_get landing_url)
 req GET "/r/$CODE"
 is "landing: 302" "$ST" 302
+is "landing: no body, so no Content-Type" "$(hdr Content-Type)" ""
 is "landing: Location is landing_url with ref=CODE" "$(hdr Location)" \
     "$LANDING?ref=$CODE"
 COOKIE=$(hdr Set-Cookie)

@@ -19,7 +19,7 @@
  *
  * Invariants: the status is one the API documents (500 only comes from
  * out of memory, so it is a failure here); a JSON answer is one valid
- * JSON value (the bodiless 302 aside) and an error carries error.code;
+ * JSON value (the bodiless, untyped 302 aside) and an error carries error.code;
  * no header value holds a control character; the header block fits; a
  * 302 comes only from the landing page and goes to landing_url.  LeakSanitizer checks that
  * http_resp_free() releases everything.
@@ -147,13 +147,14 @@ check(struct http_resp *rs, enum route want)
 
 	body = http_body(rs, &len);
 	FUZZ_CHECK(http_head(rs, head, sizeof(head), len) > 0);
-	if (rs->content_type != NULL)
-		return;
-	/* The redirect alone has no body (labelled JSON all the same). */
+	/* The redirect alone has no body, and so no type. */
 	if (rs->status == 302) {
 		FUZZ_CHECK(rs->json == NULL && len == 0);
+		FUZZ_CHECK(strstr(head, "Content-Type:") == NULL);
 		return;
 	}
+	if (rs->content_type != NULL)
+		return;
 	FUZZ_CHECK(rs->json != NULL);
 	if ((tok = json_tokener_new()) == NULL)
 		abort();
