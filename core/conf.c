@@ -73,6 +73,7 @@ enum conf_keyid {
 	K_DISPATCH_BATCH,
 	K_DISPATCH_POLL_MS,
 	K_DISPATCH_BACKOFF_MS,
+	K_DISPATCH_BACKOFF_MAX_MS,
 	K_DISPATCH_LOG_FILE,
 	K_DISPATCH_PID_FILE,
 	K_CONSOLE_REFRESH_MS,
@@ -157,7 +158,9 @@ static const struct conf_key keys[K__MAX] = {
 	NUM(K_DISPATCH_LEASE_SECONDS, dispatch_lease_seconds, 1, 86400),
 	NUM(K_DISPATCH_BATCH, dispatch_batch, 1, 10000),
 	NUM(K_DISPATCH_POLL_MS, dispatch_poll_ms, 1, 3600000),
-	NUM(K_DISPATCH_BACKOFF_MS, dispatch_backoff_ms, 1, 600000),
+	NUM(K_DISPATCH_BACKOFF_MS, dispatch_backoff_ms, 1, DISPATCH_BACKOFF_MAX_MS),
+	NUM(K_DISPATCH_BACKOFF_MAX_MS, dispatch_backoff_max_ms, 1,
+	    DISPATCH_BACKOFF_MAX_MS),
 	STR(K_DISPATCH_LOG_FILE, dispatch_log_file),
 	STR(K_DISPATCH_PID_FILE, dispatch_pid_file),
 	NUM(K_CONSOLE_REFRESH_MS, console_refresh_ms, 100, 3600000),
@@ -234,6 +237,7 @@ conf_defaults(struct conf *c)
 	c->dispatch_batch = 200;
 	c->dispatch_poll_ms = 200;
 	c->dispatch_backoff_ms = 1000;
+	c->dispatch_backoff_max_ms = DISPATCH_BACKOFF_MAX_MS;
 	c->console_refresh_ms = 2000;
 	copy_str(c->landing_url, sizeof(c->landing_url),
 	    "http://127.0.0.1:8080/");

@@ -33,7 +33,8 @@
 #define MAX_DOMAINS		100000		/* disposable domain list */
 #define CONF_STR		256		/* config string values */
 #define MONEY_MAX		999999999999LL	/* DECIMAL(12,2) in cents */
-#define DISPATCH_BACKOFF_CAP_MS	(10 * 60 * 1000) /* longest retry delay */
+#define DISPATCH_BACKOFF_MAX_MS	(10 * 60 * 1000) /* longest retry delay,
+						   default and ceiling */
 #define DISPATCH_RETRY_AFTER_MAX 3600		/* Retry-After honoured, s */
 #define DISPATCH_LEASE_MARGIN	5		/* lease beyond the timeout, s */
 #define DISPATCH_ERR_BODY	160		/* response bytes in last_error */
@@ -274,6 +275,7 @@ struct conf {
 	long	 dispatch_batch;
 	long	 dispatch_poll_ms;
 	long	 dispatch_backoff_ms;	/* first retry delay, doubling */
+	long	 dispatch_backoff_max_ms; /* ... up to this */
 	char	 dispatch_log_file[CONF_STR];
 	char	 dispatch_pid_file[CONF_STR];
 	/* console */

@@ -301,7 +301,8 @@ slot_finish(struct dispatcher *d, struct slot *s, enum verdict v,
 	case VERDICT_RETRY:
 		r->fate = OUTBOX_RETRY;
 		r->at = policy_next_attempt(now, policy_backoff_ms(
-		    d->conf->dispatch_backoff_ms, s->row.attempts,
+		    d->conf->dispatch_backoff_ms,
+		    d->conf->dispatch_backoff_max_ms, s->row.attempts,
 		    arc4random()), retry_after);
 		break;
 	default:

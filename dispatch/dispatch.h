@@ -19,8 +19,8 @@ enum verdict {
 /* policy.c */
 enum verdict	 policy_classify(long status, int transport_ok);
 const char	*policy_verdict_name(enum verdict);
-int64_t		 policy_backoff_ms(long base_ms, int64_t attempt,
-		    uint32_t rnd);
+int64_t		 policy_backoff_ms(long base_ms, long max_ms,
+		    int64_t attempt, uint32_t rnd);
 int64_t		 policy_retry_after(const char *value, int64_t now);
 int64_t		 policy_next_attempt(int64_t now_ms, int64_t backoff_ms,
 		    int64_t retry_after);

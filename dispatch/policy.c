@@ -55,22 +55,24 @@ policy_classify(long status, int transport_ok)
 
 /*
  * The wait before the next attempt after attempt number "attempt" (1 for
- * the first): base_ms doubling per attempt, capped at
- * DISPATCH_BACKOFF_CAP_MS, with "equal jitter" so that rows that failed
- * together do not come back together: the result lies in [d/2, d] for the
- * capped delay d, drawn with "rnd".
+ * the first): base_ms doubling per attempt, capped at max_ms (itself at
+ * most DISPATCH_BACKOFF_MAX_MS), with "equal jitter" so that rows that
+ * failed together do not come back together: the result lies in [d/2, d]
+ * for the capped delay d, drawn with "rnd".
  */
 int64_t
-policy_backoff_ms(long base_ms, int64_t attempt, uint32_t rnd)
+policy_backoff_ms(long base_ms, long max_ms, int64_t attempt, uint32_t rnd)
 {
-	int64_t	 d = base_ms > 0 ? base_ms : 1, half;
+	int64_t	 d = base_ms > 0 ? base_ms : 1, cap, half;
 
-	if (d > DISPATCH_BACKOFF_CAP_MS)
-		d = DISPATCH_BACKOFF_CAP_MS;
-	while (--attempt > 0 && d < DISPATCH_BACKOFF_CAP_MS)
+	cap = max_ms > 0 && max_ms < DISPATCH_BACKOFF_MAX_MS ? max_ms :
+	    DISPATCH_BACKOFF_MAX_MS;
+	if (d > cap)
+		d = cap;
+	while (--attempt > 0 && d < cap)
 		d *= 2;
-	if (d > DISPATCH_BACKOFF_CAP_MS)
-		d = DISPATCH_BACKOFF_CAP_MS;
+	if (d > cap)
+		d = cap;
 	half = d / 2;
 	return d - half + (int64_t)(rnd % (uint32_t)(half + 1));
 }

@@ -73,6 +73,8 @@ test_classify(void **state)
 	assert_string_equal(policy_verdict_name(VERDICT__MAX), "?");
 }
 
+#define M DISPATCH_BACKOFF_MAX_MS
+
 static void
 test_backoff_curve(void **state)
 {
@@ -80,31 +82,39 @@ test_backoff_curve(void **state)
 
 	(void)state;
 	/* rnd 0 is the low end d/2, rnd max the high end d. */
-	assert_int_equal(policy_backoff_ms(1000, 1, 0), 500);
-	assert_int_equal(policy_backoff_ms(1000, 1, 500), 1000);
-	assert_int_equal(policy_backoff_ms(1000, 1, 501), 500);
-	assert_int_equal(policy_backoff_ms(1000, 2, 1000), 2000);
-	assert_int_equal(policy_backoff_ms(1000, 3, 2000), 4000);
-	assert_int_equal(policy_backoff_ms(1000, 10, 256000), 512000);
+	assert_int_equal(policy_backoff_ms(1000, M, 1, 0), 500);
+	assert_int_equal(policy_backoff_ms(1000, M, 1, 500), 1000);
+	assert_int_equal(policy_backoff_ms(1000, M, 1, 501), 500);
+	assert_int_equal(policy_backoff_ms(1000, M, 2, 1000), 2000);
+	assert_int_equal(policy_backoff_ms(1000, M, 3, 2000), 4000);
+	assert_int_equal(policy_backoff_ms(1000, M, 10, 256000), 512000);
 	/* 2^10 s is past the cap: capped at 10 minutes, jitter below. */
-	assert_int_equal(policy_backoff_ms(1000, 11, 300000), 600000);
-	assert_int_equal(policy_backoff_ms(1000, 11, 0), 300000);
-	assert_int_equal(policy_backoff_ms(1000, 1000, UINT32_MAX % 300001),
+	assert_int_equal(policy_backoff_ms(1000, M, 11, 300000), 600000);
+	assert_int_equal(policy_backoff_ms(1000, M, 11, 0), 300000);
+	assert_int_equal(policy_backoff_ms(1000, M, 1000, UINT32_MAX % 300001),
 	    300000 + UINT32_MAX % 300001);
 	for (a = 1; a < 2000; a++) {
-		int64_t lo = policy_backoff_ms(1000, a, 0);
-		int64_t hi = policy_backoff_ms(1000, a, UINT32_MAX);
+		int64_t lo = policy_backoff_ms(1000, M, a, 0);
+		int64_t hi = policy_backoff_ms(1000, M, a, UINT32_MAX);
 
-		assert_true(lo >= 500 && lo <= DISPATCH_BACKOFF_CAP_MS);
-		assert_true(hi >= lo && hi <= DISPATCH_BACKOFF_CAP_MS);
+		assert_true(lo >= 500 && lo <= M);
+		assert_true(hi >= lo && hi <= M);
 	}
 	/* attempt 0 or less counts as the first. */
-	assert_int_equal(policy_backoff_ms(1000, 0, 0), 500);
-	assert_int_equal(policy_backoff_ms(1000, -5, 0), 500);
+	assert_int_equal(policy_backoff_ms(1000, M, 0, 0), 500);
+	assert_int_equal(policy_backoff_ms(1000, M, -5, 0), 500);
 	/* A base above the cap is capped; a base of 0 is 1 ms. */
-	assert_int_equal(policy_backoff_ms(10000000, 1, 0), 300000);
-	assert_int_equal(policy_backoff_ms(0, 1, 0), 1);
-	assert_int_equal(policy_backoff_ms(100, 2, 100), 200);
+	assert_int_equal(policy_backoff_ms(10000000, M, 1, 0), 300000);
+	assert_int_equal(policy_backoff_ms(0, M, 1, 0), 1);
+	assert_int_equal(policy_backoff_ms(100, M, 2, 100), 200);
+	/* dispatch_backoff_max_ms caps lower; 0 or above the ceiling is
+	 * the ceiling. */
+	assert_int_equal(policy_backoff_ms(100, 2000, 5, 800), 1600);
+	assert_int_equal(policy_backoff_ms(100, 2000, 6, 1000), 2000);
+	assert_int_equal(policy_backoff_ms(100, 2000, 60, 0), 1000);
+	assert_int_equal(policy_backoff_ms(5000, 2000, 1, 1000), 2000);
+	assert_int_equal(policy_backoff_ms(1000, 0, 11, 0), 300000);
+	assert_int_equal(policy_backoff_ms(1000, M * 2, 11, 0), 300000);
 }
 
 static void

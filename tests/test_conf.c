@@ -79,6 +79,8 @@ test_defaults(void **state)
 	assert_int_equal(c->dispatch_lease_seconds, 60);
 	assert_int_equal(c->dispatch_batch, 200);
 	assert_int_equal(c->dispatch_poll_ms, 200);
+	assert_int_equal(c->dispatch_backoff_ms, 1000);
+	assert_int_equal(c->dispatch_backoff_max_ms, 600000);
 	assert_int_equal(c->console_refresh_ms, 2000);
 	assert_string_equal(c->landing_url, "http://127.0.0.1:8080/");
 	assert_string_equal(c->base_url, "http://127.0.0.1:8080");
@@ -124,6 +126,7 @@ static const char full[] =
     "max_signups_per_ip_per_hour = 3\n"
     "reward_url_credit = http://127.0.0.1:8081/credit\n"
     "dispatch_concurrency = 64\n"
+    "dispatch_backoff_max_ms = 2000\n"
     "log_file =\n"
     "console_refresh_ms = 500";		/* no final newline */
 
@@ -160,6 +163,7 @@ test_full(void **state)
 	assert_string_equal(c->reward_url_credit,
 	    "http://127.0.0.1:8081/credit");
 	assert_int_equal(c->dispatch_concurrency, 64);
+	assert_int_equal(c->dispatch_backoff_max_ms, 2000);
 	assert_string_equal(c->log_file, "");
 	assert_int_equal(c->console_refresh_ms, 500);
 	/* Untouched keys keep their defaults. */
@@ -217,6 +221,8 @@ static const struct err_case errs[] = {
 	{ "workers = 1 2\n", "t.conf:1: ", "not a number" },
 	{ "workers = 0\n", "t.conf:1: ", "out of range" },
 	{ "workers = 257\n", "t.conf:1: ", "out of range" },
+	{ "dispatch_backoff_max_ms = 600001\n", "t.conf:1: ",
+	    "out of range" },
 	{ "db_port = 99999999999999999999999\n", "t.conf:1: ",
 	    "not a number" },
 	{ "\nsocket_mode = 0680\n", "t.conf:2: ", "octal" },

@@ -11,7 +11,8 @@
 scratch_db
 recv_start "$P5" --faults "503:0.06,500:0.03,429:0.03,reset:0.02" --seed 7
 for i in 1 2 3; do
-	conf "cc$i" "dispatch_backoff_ms = 100" "dispatch_timeout_ms = 2000" \
+	conf "cc$i" "dispatch_backoff_ms = 100" "dispatch_backoff_max_ms = 2000" \
+	    "dispatch_timeout_ms = 2000" \
 	    "dispatch_poll_ms = 20" "dispatch_log_file = $T/dispatch-$i.log" \
 	    "metrics_dir = $T/metrics-$i" >/dev/null
 done

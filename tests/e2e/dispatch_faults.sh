@@ -134,7 +134,8 @@ drain "$REFUSED" 20
 is "refused: delivered once the receiver is up" "$(count "id > $last AND status = 'delivered'")" 2
 
 # --- every fault at once under a running daemon
-MIX=$(conf mix "dispatch_backoff_ms = 100" "dispatch_timeout_ms = 1000" \
+MIX=$(conf mix "dispatch_backoff_ms = 100" "dispatch_backoff_max_ms = 2000" \
+    "dispatch_timeout_ms = 1000" \
     "dispatch_connect_timeout_ms = 500" "dispatch_poll_ms = 50")
 recv_ctl "$P5" '{"always": null, "faults": "500:0.15,503:0.1,429:0.05,hang:0.03,reset:0.05", "hang_seconds": 2, "retry_after": "1"}'
 last=$(maxid)

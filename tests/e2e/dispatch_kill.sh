@@ -11,7 +11,8 @@
 scratch_db
 # Half the requests take 0.3 s (applied, then answered), a few fail.
 recv_start "$P5" --faults "hang:0.5,503:0.05" --hang-seconds 0.3 --seed 11
-K=$(conf kill "dispatch_backoff_ms = 100" "dispatch_timeout_ms = 1000" \
+K=$(conf kill "dispatch_backoff_ms = 100" "dispatch_backoff_max_ms = 2000" \
+    "dispatch_timeout_ms = 1000" \
     "dispatch_lease_seconds = 1" "dispatch_poll_ms = 20")
 
 "$SEED" -q -c "$K" -b 1000000 -j 4 rewarded 400 || die "seeding failed"

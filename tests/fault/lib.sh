@@ -75,6 +75,7 @@ statuses() {
 dispatch_conf() {
 	DCONF=$(conf fault "dispatch_pid_file =" "dispatch_log_file = $T/dispatch.log" \
 	    "metrics_dir = $T/metrics" "dispatch_backoff_ms = 100" \
+	    "dispatch_backoff_max_ms = 2000" \
 	    "dispatch_timeout_ms = 1000" "dispatch_lease_seconds = 1" \
 	    "dispatch_poll_ms = 20" "$@")
 	mkdir -p "$T/metrics"
