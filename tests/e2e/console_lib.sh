@@ -11,8 +11,7 @@ set +e
 T=$(mktemp -d "${TMPDIR:-/tmp}/console-e2e.XXXXXX")
 TMUX_L=console-e2e-$$		# our own tmux server: nothing else is touched
 OP=ops-e2e-$$			# the operator name ($USER) in the pane
-N=0
-FAILED=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 tm() { tmux -L "$TMUX_L" -f /dev/null "$@"; }
 
@@ -22,32 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ok STATUS DESCRIPTION [DIAGNOSTIC]: one TAP line.
-ok() {
-	N=$((N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $N - $2"
-	else
-		echo "not ok $N - $2"
-		FAILED=$((FAILED + 1))
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-	fi
-	return 0
-}
-
-# is DESCRIPTION GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1" "got '$2', want '$3'"; fi
-}
-
-finish() {
-	echo "1..$N"
-	if [ "$FAILED" != 0 ]; then
-		echo "# $FAILED of $N failed"
-		exit 1
-	fi
-	exit 0
-}
+finish() { done_testing; exit; }
 
 sql() { mysql_client -N -B referd -e "$1"; }
 

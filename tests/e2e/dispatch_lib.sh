@@ -25,33 +25,8 @@ P5=$((PORT + 5)) P6=$((PORT + 6)) P7=$((PORT + 7))
 mysql_client -e 'SELECT 1' >/dev/null 2>&1 || die "MariaDB of $VAR is not running"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/referd-$SUITE.XXXXXX")
-NT=0
-NFAIL=0
 MYPIDS=()
-
-ok() {	# ok STATUS DESCRIPTION [DIAGNOSTIC]
-	NT=$((NT + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $NT - $2"
-	else
-		echo "not ok $NT - $2"
-		[ -n "${3:-}" ] && printf '#   %s\n' "$3"
-		NFAIL=$((NFAIL + 1))
-	fi
-}
-
-# check DESCRIPTION COMMAND...: ok if the command succeeds.
-check() {
-	local d=$1; shift
-	"$@" >"$T/check.out" 2>&1
-	ok $? "$d" "$(head -c 600 "$T/check.out" | tr '\n' ' ')"
-}
-
-# is DESCRIPTION GOT WANT
-is() {
-	[ "$2" = "$3" ]
-	ok $? "$1" "got '$2', want '$3'"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 # Whether process $1 runs (a zombie child that was not waited for does
 # not count).
@@ -69,7 +44,7 @@ finish() {
 	for p in "${MYPIDS[@]}"; do
 		wait_for "! alive $p" 5 || kill -9 "$p" 2>/dev/null
 	done
-	if [ $NFAIL -gt 0 ]; then
+	if [ "$FAILED" -gt 0 ]; then
 		rm -rf "$VAR/log/$SUITE"
 		mkdir -p "$VAR/log/$SUITE"
 		cp -r "$T"/. "$VAR/log/$SUITE/" 2>/dev/null
@@ -77,13 +52,6 @@ finish() {
 	fi
 	mysql_client -e "DROP DATABASE IF EXISTS $TDB" >/dev/null 2>&1
 	rm -rf "$T"
-}
-
-done_testing() {
-	echo "1..$NT"
-	[ $NFAIL = 0 ] && { echo "# $SUITE: all $NT passed"; return 0; }
-	echo "# $SUITE: $NFAIL of $NT failed"
-	return 1
 }
 
 sql() { mysql_client -N -B "$TDB" -e "$1"; }

@@ -27,11 +27,6 @@ set +u
 
 # dispatch_lib.sh's sql() works on a scratch database; ours is the stack's.
 sql() { mysql_client -N -B referd -e "$1"; }
-# api.sh's is(), with the last answer as diagnostic.
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"
-	else ok 1 "$1" "got '${2:0:300}', want '${3:0:300}' (last: $ST ${BODY:0:200})"; fi
-}
 
 FIGURES=${FAULT_FIGURES:-$T/figures}
 LOAD=$FAULT_DIR/load.py

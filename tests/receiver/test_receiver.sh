@@ -15,8 +15,7 @@ BADSECRET=whsec_c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmU=
 T=$(mktemp -d "${TMPDIR:-/tmp}/receiver-test.XXXXXX")
 LOG=$T/recv.log
 PID=
-N=0
-FAILED=0
+. "$HERE/../e2e/lib/tap.sh"
 
 cleanup() {
 	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -27,22 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {	# ok COND-RESULT DESCRIPTION [DIAG]
-	N=$((N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $N - $2"
-	else
-		echo "not ok $N - $2"
-		[ -n "${3:-}" ] && echo "#   $3"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-check() {	# check DESCRIPTION COMMAND...
-	local d=$1; shift
-	"$@" >"$T/check.out" 2>&1
-	ok $? "$d" "$(head -c 400 "$T/check.out" | tr '\n' ' ')"
-}
 
 # ---- port
 
@@ -426,9 +409,4 @@ ok $? "env secret + mixed spec 500:0.5,503:0.5 spreads over both" \
     "$(cat "$T/stats")"
 stop
 
-echo "1..$N"
-if [ "$FAILED" -ne 0 ]; then
-	echo "# $FAILED of $N failed"
-	exit 1
-fi
-exit 0
+done_testing

@@ -21,8 +21,7 @@ LIB=$top/tests/e2e/lib
 PY=$(command -v /usr/bin/python3 || command -v python3)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/api-e2e.XXXXXX")
-N=0
-FAILED=0
+. "$LIB/tap.sh"
 ST=000
 BODY=
 RCODE=
@@ -35,41 +34,10 @@ uid() { echo $((UBASE + $1)); }
 # A random /24 for this run's IPv4 addresses: "$IPNET.N".
 IPNET="10.$((RANDOM % 256)).$((RANDOM % 256))"
 
-# ok STATUS DESCRIPTION [DIAGNOSTIC]: one TAP line.
-ok() {
-	N=$((N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $N - $2"
-	else
-		echo "not ok $N - $2"
-		FAILED=$((FAILED + 1))
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -20 | sed 's/^/#   /'
-	fi
-	return 0
-}
+# Under a failed is() or like(): the last answer.
+tap_context() { printf '\nlast: %s %s' "$ST" "${BODY:0:400}"; }
 
-# is DESCRIPTION GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then ok 0 "$1"
-	else ok 1 "$1" "got '$2', want '$3'
-last: $ST ${BODY:0:400}"; fi
-}
-
-# like DESCRIPTION GOT REGEX
-like() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then ok 0 "$1"
-	else ok 1 "$1" "'${2:0:400}' does not match /$3/"; fi
-}
-
-finish() {
-	echo "1..$N"
-	if [ "$FAILED" != 0 ]; then
-		echo "# $FAILED of $N failed"
-		exit 1
-	fi
-	echo "# all $N passed"
-	exit 0
-}
+finish() { done_testing; exit; }
 
 # req METHOD PATH [curl options...]: one request.  Sets ST (status, 000
 # if none) and BODY; the headers are in $T/hdr (see hdr).
