@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -427,13 +428,28 @@ test_kill_mid_transaction(void)
 	kill_case(1, base + 40);
 }
 
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: itest_db -c FILE\n"
+	    "Integration tests of the data layer on the MariaDB of FILE (a\n"
+	    "running stack's referd.conf): concurrent conversion and\n"
+	    "attribution, a forced deadlock replayed, a connection killed in\n"
+	    "mid-transaction.  Prints TAP; exits 1 if a test failed.\n");
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char	 err[512];
 	int	 c;
 
-	while ((c = getopt(argc, argv, "c:h")) != -1)
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
 		switch (c) {
 		case 'c':
 			if (conf_load(&conf, optarg, err, sizeof(err)) == -1) {
@@ -441,12 +457,15 @@ main(int argc, char *argv[])
 				return 2;
 			}
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			fprintf(stderr, "usage: itest_db -c FILE\n");
-			return c == 'h' ? 0 : 2;
+			usage(stderr);
+			return 2;
 		}
-	if (conf.api_key[0] == '\0') {
-		fprintf(stderr, "usage: itest_db -c FILE\n");
+	if (conf.api_key[0] == '\0' || optind != argc) {
+		usage(stderr);
 		return 2;
 	}
 	/* User ids of this run, far from other suites' ranges. */
@@ -457,7 +476,7 @@ main(int argc, char *argv[])
 	test_concurrent_attribution();
 	test_deadlock_retry();
 	test_kill_mid_transaction();
-	printf("1..%d\n# %d tests, %d failures\n", tests, tests - failures,
+	printf("1..%d\n# %d passed, %d failed\n", tests, tests - failures,
 	    failures);
 	return failures != 0;
 }
