@@ -304,7 +304,11 @@ failed:
 			db_disconnect(db);
 			continue;
 		}
-		if (err_retry(db->err))
+		/*
+		 * DB_RETRY from "fn" itself (a duplicate whose row it cannot
+		 * see yet, say) is a replay too, whatever the last error.
+		 */
+		if (err_retry(db->err) || rc == DB_RETRY)
 			continue;
 		db_log("%s: %s (errno %u)", __func__, db->errmsg, db->err);
 		return DB_ERR;

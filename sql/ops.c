@@ -59,14 +59,22 @@ fetch_code(struct db *db, enum stmt s, struct code_row *c)
 	return rc;
 }
 
+/* The code of "user" by statement "s" (STMT_CODE_BY_USER or _LOCK). */
 static enum db_rc
-code_by_user(struct db *db, int64_t user, struct code_row *c)
+code_by_user_stmt(struct db *db, enum stmt s, int64_t user,
+    struct code_row *c)
 {
 	enum db_rc	 rc;
 
-	if ((rc = db_exec(db, STMT_CODE_BY_USER, "l", user)) != DB_OK)
+	if ((rc = db_exec(db, s, "l", user)) != DB_OK)
 		return rc;
-	return fetch_code(db, STMT_CODE_BY_USER, c);
+	return fetch_code(db, s, c);
+}
+
+static enum db_rc
+code_by_user(struct db *db, int64_t user, struct code_row *c)
+{
+	return code_by_user_stmt(db, STMT_CODE_BY_USER, user, c);
 }
 
 struct code_arg {
@@ -149,8 +157,16 @@ code_mint_in(struct db *db, int64_t user, int64_t now, struct code_row *out)
 		}
 		if (rc != DB_DUP)
 			return rc;
-		/* Another request minted for this user, or a collision. */
-		if ((rc = code_by_user(db, user, out)) != DB_NOTFOUND)
+		/*
+		 * Another request minted for this user, or a collision.  A
+		 * plain read may not see the other request's row yet (seen
+		 * under load: the duplicate came back while a read-committed
+		 * SELECT found nothing); a locking read waits for its writer
+		 * and sees the latest committed row, so NOTFOUND here means
+		 * a collision of random codes.
+		 */
+		if ((rc = code_by_user_stmt(db, STMT_CODE_BY_USER_LOCK, user,
+		    out)) != DB_NOTFOUND)
 			return rc == DB_OK ? DB_DUP : rc;
 	}
 	db_log("%s: %d code collisions in a row", __func__, i);
@@ -216,8 +232,9 @@ signup_stored(struct db *db, const struct signup_in *in,
 	    rule, sizeof(rule), &out->referral_id, &out->referrer_id, status,
 	    sizeof(status), out->review, sizeof(out->review));
 	db_done(db, STMT_SIGNAL_GET);
+	/* The duplicate's row not visible yet: replay (see code_mint_in). */
 	if (rc != DB_OK)
-		return rc == DB_NOTFOUND ? DB_ERR : rc;
+		return rc == DB_NOTFOUND ? DB_RETRY : rc;
 	out->result = ATTR_NONE;
 	for (i = 0; i < ATTR__MAX; i++)
 		if (strcmp(result, attr_result_name(i)) == 0)

@@ -15,6 +15,11 @@ static const char *const stmts[STMT__MAX] = {
 	    "SELECT user_id, code, UNIX_TIMESTAMP(created_at), "
 	    "UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(disabled_at) "
 	    "FROM referral_codes WHERE user_id = ?",
+	/* A locking read: the latest committed row, after its writer. */
+	[STMT_CODE_BY_USER_LOCK] =
+	    "SELECT user_id, code, UNIX_TIMESTAMP(created_at), "
+	    "UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(disabled_at) "
+	    "FROM referral_codes WHERE user_id = ? LOCK IN SHARE MODE",
 	[STMT_CODE_BY_CODE] =
 	    "SELECT user_id, code, UNIX_TIMESTAMP(created_at), "
 	    "UNIX_TIMESTAMP(expires_at), UNIX_TIMESTAMP(disabled_at) "

@@ -315,6 +315,106 @@ test_deadlock_retry(void)
 	db_free(db);
 }
 
+/*
+ * Two mints of one user's code: the second request's INSERT waits on the
+ * first's uncommitted row and gets a duplicate once it commits.  It must
+ * answer with the code that won (DB_DUP), not take the duplicate for a
+ * collision of random codes.
+ */
+struct mint_arg {
+	int64_t		 user;
+	enum db_rc	 rc;
+	struct code_row	 out;
+};
+
+static void *
+mint_thread(void *p)
+{
+	struct mint_arg	*a = p;
+	struct db	*db = connect_or_die();
+
+	a->rc = db_code_mint(db, a->user, time(NULL), &a->out);
+	db_free(db);
+	return NULL;
+}
+
+static void
+test_mint_race(void)
+{
+	struct mint_arg	 a;
+	pthread_t	 t;
+	char		 q[256], code[16], err[256];
+	unsigned int	 e;
+	MYSQL		*my;
+
+	memset(&a, 0, sizeof(a));
+	a.user = base + 50;
+	snprintf(code, sizeof(code), "M%07d", (int)(base / 100 % 10000000));
+	if ((my = db_connect_raw(&conf, 0, &e, err, sizeof(err))) == NULL) {
+		ok(0, "mint race: connect: %s", err);
+		return;
+	}
+	snprintf(q, sizeof(q), "INSERT INTO referral_codes (user_id, code, "
+	    "created_at) VALUES (%" PRId64 ", '%s', NOW())", a.user, code);
+	if (mysql_query(my, "START TRANSACTION") != 0 ||
+	    mysql_query(my, q) != 0) {
+		ok(0, "mint race: %s", mysql_error(my));
+		mysql_close(my);
+		return;
+	}
+	pthread_create(&t, NULL, mint_thread, &a);
+	/* Time for the mint to reach our row's lock and wait on it. */
+	usleep(500000);
+	mysql_query(my, "COMMIT");
+	pthread_join(t, NULL);
+	mysql_close(my);
+	ok(a.rc == DB_DUP && strcmp(a.out.code, code) == 0,
+	    "mint race: the loser answers the winner's code (%s %s, want "
+	    "duplicate %s)", db_rc_name(a.rc), a.out.code, code);
+}
+
+/*
+ * A transaction that asks for a replay itself (DB_RETRY) right after a
+ * duplicate key error is replayed, not failed for the duplicate.
+ */
+struct replay_arg {
+	int64_t		 user;
+	const char	*code;
+	int		 calls;
+};
+
+static enum db_rc
+replay_fn(struct db *db, void *p)
+{
+	struct replay_arg	*a = p;
+	enum db_rc		 rc;
+
+	if (a->calls++ > 0)
+		return DB_OK;
+	rc = db_exec(db, STMT_CODE_INSERT, "lsl", a->user, a->code,
+	    (int64_t)time(NULL));
+	return rc == DB_DUP ? DB_RETRY : DB_ERR;
+}
+
+static void
+test_replay_after_dup(void)
+{
+	struct db		*db = connect_or_die();
+	struct mint_arg		 m;
+	struct replay_arg	 a;
+	enum db_rc		 rc;
+
+	memset(&m, 0, sizeof(m));
+	m.user = base + 51;
+	mint_thread(&m);
+	a = (struct replay_arg){ .user = m.user, .code = m.out.code };
+	rc = db_txn(db, replay_fn, &a);
+	ok(m.rc == DB_OK && rc == DB_OK && a.calls == 2,
+	    "DB_RETRY after a duplicate key error: replayed once, then ok "
+	    "(%s, %d calls)", db_rc_name(rc), a.calls);
+	db_free(db);
+}
+
 /* A transaction whose connection is killed between two writes. */
 struct kill_arg {
 	struct db	*db;
@@ -475,6 +575,8 @@ main(int argc, char *argv[])
 	test_concurrent_conversion();
 	test_concurrent_attribution();
 	test_deadlock_retry();
+	test_mint_race();
+	test_replay_after_dup();
 	test_kill_mid_transaction();
 	printf("1..%d\n# %d passed, %d failed\n", tests, tests - failures,
 	    failures);
