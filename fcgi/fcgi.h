@@ -12,6 +12,7 @@
 #ifndef REFERD_FCGI_H
 #define REFERD_FCGI_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@
 #define CODE_FEED_MAX		1000	/* changes read per poll; more: the
 					   cache is emptied */
 #define WORKER_MMAP_THRESHOLD	(64 * 1024) /* larger blocks: mmap(2) */
+#define FLUSHER_STACK		(256 * 1024) /* the click flusher's stack */
 #define CLICK_BUF_SLOTS		8192	/* distinct (code, day) buffered per
 					   worker, 16 bytes each */
 #define MAX_LOG_LINE		512	/* one request log line */
@@ -196,8 +198,20 @@ struct app {
 	int64_t		 feed_polled_ms; /* last poll, good or not */
 	struct click_entry *clicks;	/* CLICK_BUF_SLOTS */
 	size_t		 nclicks;	/* used slots */
-	int		 clicks_full;	/* flush before the next request */
+	int		 clicks_full;	/* due for a flush now */
 	int64_t		 clicks_flushed_ms;
+	/*
+	 * The click flusher: a thread of the worker with a connection of
+	 * its own that writes the counts, so that no request waits for
+	 * it.  While it runs (flusher_on) the four fields above are
+	 * guarded by clicks_mu.
+	 */
+	int		 flusher_on;
+	int		 flusher_stop;
+	pthread_t	 flusher;
+	pthread_mutex_t	 clicks_mu;
+	pthread_cond_t	 clicks_cv;	/* wakes the flusher */
+	struct db	*fdb;		/* the flusher's connection */
 	struct metrics	*metrics;	/* NULL: not counted */
 	int64_t		 (*now)(void);	/* wall clock, seconds */
 	int64_t		 (*mono_ms)(void); /* monotonic, ms */
@@ -259,6 +273,8 @@ int64_t		 code_feed_due_ms(const struct app *);
 void		 click_count(struct app *, const char *code);
 int		 clicks_flush(struct app *);
 int64_t		 clicks_due_ms(const struct app *);
+int		 clicks_flusher_start(struct app *);
+void		 clicks_flusher_stop(struct app *);
 void		 request_id_make(struct app *, char *, size_t);
 int		 header_value_safe(const char *);
 int		 cookie_name_valid(const char *);

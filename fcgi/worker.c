@@ -214,7 +214,8 @@ serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 
 /*
  * Runs a worker until SIGTERM: opens its database handles, then serves
- * requests on "listen_fd".  Flushes the click buffer on the way out.
+ * requests on "listen_fd", with a thread that writes the click counts.
+ * Flushes what is left of them on the way out.
  * Never returns.
  */
 void
@@ -266,6 +267,8 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 		db_log("worker: database not reachable yet: %s", db->errmsg);
 	else if (code_cache_load(&app) == -1)
 		db_log("worker: the code cache starts empty: %s", db->errmsg);
+	/* Without it (click_flush_ms = 0, or no thread) the worker flushes. */
+	(void)clicks_flusher_start(&app);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		db_log("worker: FCGX_Init failed");
 		_exit(1);
@@ -346,6 +349,7 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	if (ep != -1)
 		close(ep);
 	FCGX_Free(&fr, 1);
+	clicks_flusher_stop(&app);
 	if (clicks_flush(&app) == -1)
 		db_log("worker: %zu click counts lost at exit", app.nclicks);
 	app_free(&app);

@@ -49,9 +49,11 @@ db_log(const char *fmt, ...)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	va_start(ap, fmt);
+	flockfile(stderr);	/* one line, whichever thread */
 	fprintf(stderr, "%s [%ld] ", ts, (long)getpid());
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	va_end(ap);
 }
 

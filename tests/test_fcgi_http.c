@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -561,6 +562,51 @@ test_landing(void **state)
 	assert_int_equal(clicks_due_ms(&app), 1000);
 }
 
+/*
+ * The click flusher thread: with the database away its write fails and
+ * every count goes back into the buffer, none lost or doubled; stopping
+ * it leaves them for the worker's last flush.
+ */
+static void
+test_click_flusher(void **state)
+{
+	size_t		 i;
+	uint64_t	 sum = 0;
+	int64_t		 t0;
+
+	(void)state;
+	/* An empty buffer to begin with (earlier tests left clicks). */
+	memset(app.clicks, 0, CLICK_BUF_SLOTS * sizeof(*app.clicks));
+	app.nclicks = 0;
+	conf.click_flush_ms = 20;
+	app.clicks_flushed_ms = t0 = fake_ms;
+	assert_int_equal(clicks_flusher_start(&app), 0);
+	assert_int_equal(app.flusher_on, 1);
+	for (i = 0; i < 5; i++)
+		click_count(&app, "AB12CD34");
+	click_count(&app, "CD34AB12");
+	/* The worker never flushes while the flusher runs. */
+	assert_int_equal(clicks_due_ms(&app), -1);
+	pthread_mutex_lock(&app.clicks_mu);
+	fake_ms += 1000;
+	pthread_mutex_unlock(&app.clicks_mu);
+	for (i = 0; i < 200 && app.clicks_flushed_ms == t0; i++)
+		usleep(10000);
+	clicks_flusher_stop(&app);
+	assert_int_equal(app.flusher_on, 0);
+	assert_true(app.clicks_flushed_ms > t0);	/* it tried */
+	assert_int_equal(app.nclicks, 2);
+	for (i = 0; i < CLICK_BUF_SLOTS; i++)
+		sum += app.clicks[i].n;
+	assert_int_equal(sum, 6);
+	/* Stopped: the worker's own flush takes over, a period after the
+	 * flusher's try (and fails here). */
+	assert_int_equal(clicks_due_ms(&app), 20);
+	assert_int_equal(clicks_flush(&app), -1);
+	assert_int_equal(app.nclicks, 2);
+	conf.click_flush_ms = 1000;
+}
+
 static void
 test_request_id(void **state)
 {
@@ -732,6 +778,7 @@ main(void)
 		cmocka_unit_test(test_landing),
 		cmocka_unit_test(test_request_id),
 		cmocka_unit_test(test_error_body),
+		cmocka_unit_test(test_click_flusher),
 		cmocka_unit_test(test_health_metrics),
 		cmocka_unit_test(test_parsers),
 	};

@@ -30,6 +30,21 @@ referrer 500; CA=$RCODE
 U1=$(uid 501)
 PIDS0=$(fcgi_pids)
 is "$WORKERS workers running" "$(nworkers)" "$WORKERS"
+# landings N: N landings on CA; prints how many set the cookie (a known
+# code: each of those is a click).
+landings() {
+	local i n=0
+	for i in $(seq "$1"); do
+		req GET "/r/$CA"
+		[ "$ST" = 302 ] && [ -n "$(hdr Set-Cookie)" ] && n=$((n + 1))
+	done
+	echo $n
+}
+clicks_ca() { sql "SELECT COALESCE(SUM(clicks), 0) FROM click_counts WHERE code = '$CA'"; }
+CLICKS=$(landings 12)
+threads=""
+for p in $PIDS0; do threads="$threads$(awk '/^Threads:/ { print $2 }' "/proc/$p/status") "; done
+is "each worker runs a click flusher thread beside it" "$threads" "$(printf '2 %.0s' $PIDS0)"
 
 # --- the database goes away -----------------------------------------------------
 stop_mariadb >/dev/null 2>&1
@@ -61,6 +76,9 @@ is "metrics: 200 while the database is away" "$ST" 200
 like "metrics: referd_database_up 0" "$BODY" $'\nreferd_database_up 0'
 ok "$([ $((SECONDS - t0)) -le 10 ] && echo 0 || echo 1)" "every answer came at once ($((SECONDS - t0)) s for all)"
 is "no worker died or restarted" "$(fcgi_pids)" "$PIDS0"
+DOWN=$(landings 20)
+ok "$([ "$DOWN" -gt 0 ] && echo 0 || echo 1)" "landings on a cached code while the database is away: $DOWN of 20 with the cookie"
+CLICKS=$((CLICKS + DOWN))
 
 start_mariadb >/dev/null 2>&1
 ok "$(pid_alive "$RUN/mariadb.pid" && echo 0 || echo 1)" "MariaDB started again"
@@ -76,6 +94,9 @@ is "every worker serves 2xx again" "$res" "$(printf '200 %.0s' $(seq 12))"
 req GET /metrics
 like "metrics: referd_database_up 1" "$BODY" $'\nreferd_database_up 1'
 is "the same workers, none restarted" "$(fcgi_pids)" "$PIDS0"
+FLUSH=$(conf_get click_flush_ms); FLUSH=${FLUSH:-1000}
+wait_for "[ \"\$(clicks_ca)\" = $CLICKS ]" $((FLUSH / 1000 + 10))
+is "the clicks of the outage were kept and written once it was back, each once" "$(clicks_ca)" "$CLICKS"
 
 # --- hostile FastCGI records, crashing workers -----------------------------------------
 "$PY" "$LIB/fcgi_client.py" "$FSOCK" --huge-params >"$T/huge" 2>&1
