@@ -489,6 +489,13 @@ main(int argc, char *argv[])
 		db_free(db);
 		return 1;
 	}
+	/* Every statement of this build against the schema. */
+	if (db_prepare_all(db) == -1) {
+		fprintf(stderr, "referd-fcgi: the database schema does not "
+		    "fit this build (run referd-migrate): %s\n", db->errmsg);
+		db_free(db);
+		return 1;
+	}
 	db_free(db);
 	if (check) {
 		printf("referd-fcgi: %s: configuration and database ok\n",

@@ -254,6 +254,9 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	 * would then stay in the heap for good (RSS).
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
+	/* The click flusher thread shares the one heap: no arena of its
+	 * own holding freed pages (RSS). */
+	(void)mallopt(M_ARENA_MAX, 1);
 	if ((db = db_new(conf, 0)) == NULL ||
 	    ((conf->stats_db_socket[0] != '\0' ||
 	    conf->stats_db_host[0] != '\0') &&

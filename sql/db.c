@@ -151,39 +151,58 @@ db_free(struct db *db)
 }
 
 /*
- * Connects, sets up the session and prepares every statement.
- * Returns 0, or -1 with db->errmsg set.  Reconnecting is never automatic:
- * MYSQL_OPT_RECONNECT stays off so that a transaction is never half-run on
- * a fresh connection.
+ * Connects and sets up the session.  Statements are prepared on first
+ * use, once per connection (a worker that only serves landings holds
+ * the few it needs, not all of them).  Returns 0, or -1 with db->errmsg
+ * set.  Reconnecting is never automatic: MYSQL_OPT_RECONNECT stays off so
+ * that a transaction is never half-run on a fresh connection.
  */
 int
 db_connect(struct db *db)
 {
-	size_t	 i;
-
 	db_disconnect(db);
 	if ((db->my = db_connect_raw(db->conf, db->stats, &db->err,
 	    db->errmsg, sizeof(db->errmsg))) == NULL)
 		return -1;
-	for (i = 0; i < STMT__MAX; i++) {
-		const char *q = stmt_sql(i);
-
-		if ((db->stmts[i] = mysql_stmt_init(db->my)) == NULL ||
-		    mysql_stmt_prepare(db->stmts[i], q, strlen(q)) != 0) {
-			char	 keep[sizeof(db->errmsg)];
-
-			db_seterr(db, db->stmts[i], "prepare");
-			db_log("%s: statement %zu: %s", __func__, i,
-			    db->errmsg);
-			memcpy(keep, db->errmsg, sizeof(keep));
-			i = db->err;
-			db_disconnect(db);
-			db->err = (unsigned int)i;
-			memcpy(db->errmsg, keep, sizeof(keep));
-			return -1;
-		}
-	}
 	db->up = 1;
+	return 0;
+}
+
+/* Prepares statement "s" unless it is.  Returns 0, or -1 with db->err. */
+static int
+db_prepare(struct db *db, enum stmt s)
+{
+	const char	*q = stmt_sql(s);
+
+	if (db->stmts[s] != NULL)
+		return 0;
+	if ((db->stmts[s] = mysql_stmt_init(db->my)) == NULL) {
+		db_seterr(db, NULL, "mysql_stmt_init");
+		return -1;
+	}
+	if (mysql_stmt_prepare(db->stmts[s], q, strlen(q)) != 0) {
+		db_seterr(db, db->stmts[s], "prepare");
+		db_log("%s: statement %d: %s", __func__, (int)s, db->errmsg);
+		mysql_stmt_close(db->stmts[s]);
+		db->stmts[s] = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Prepares every statement: a check that the schema is the one this
+ * build expects (referd-fcgi at start, -t).  Returns 0, or -1 with
+ * db->errmsg set.
+ */
+int
+db_prepare_all(struct db *db)
+{
+	int	 s;
+
+	for (s = 0; s < STMT__MAX; s++)
+		if (db_prepare(db, (enum stmt)s) == -1)
+			return -1;
 	return 0;
 }
 
@@ -348,7 +367,7 @@ db_read(struct db *db, db_fn fn, void *arg)
 enum db_rc
 db_exec(struct db *db, enum stmt s, const char *fmt, ...)
 {
-	MYSQL_STMT	*st = db->stmts[s];
+	MYSQL_STMT	*st;
 	MYSQL_BIND	 b[DB_MAX_PARAMS];
 	int64_t		 ints[DB_MAX_PARAMS];
 	char		 money[DB_MAX_PARAMS][32];
@@ -358,6 +377,9 @@ db_exec(struct db *db, enum stmt s, const char *fmt, ...)
 	size_t		 i, n = strlen(fmt);
 	MYSQL_RES	*meta;
 
+	if (db_prepare(db, s) == -1)
+		return db_classify(db);
+	st = db->stmts[s];
 	assert(n <= DB_MAX_PARAMS && st != NULL);
 	assert(mysql_stmt_param_count(st) == n);
 	memset(b, 0, sizeof(b));

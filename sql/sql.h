@@ -122,6 +122,7 @@ typedef enum db_rc (*db_fn)(struct db *, void *);
 struct db	*db_new(const struct conf *, int stats);
 void		 db_free(struct db *);
 int		 db_connect(struct db *);
+int		 db_prepare_all(struct db *);
 MYSQL		*db_connect_raw(const struct conf *, int stats, unsigned int *err,
 		    char *msg, size_t msgsz);
 enum db_rc	 db_txn(struct db *, db_fn, void *);
