@@ -1,7 +1,8 @@
 /*
  * referd data layer: MariaDB through prepared statements.
  *
- * One statement table (stmt.c), prepared once per connection.  Every
+ * One statement table (stmt.c), each prepared once per connection, on
+ * first use (db_prepare_all() checks them all against the schema).  Every
  * operation runs inside db_txn() or db_read(), which own reconnecting,
  * re-preparing and retrying: an operation body must therefore be safe to
  * run again from the start (it resets its outputs first).
@@ -108,7 +109,7 @@ struct db {
 	MYSQL_STMT	*stmts[STMT__MAX];
 	const struct conf *conf;
 	int		 stats;		/* connect with stats_db_* keys */
-	int		 up;		/* connected and prepared */
+	int		 up;		/* connected */
 	unsigned int	 err;		/* last server/client errno */
 	char		 errmsg[256];
 	unsigned long	 retries;	/* replays, for metrics */

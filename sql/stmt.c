@@ -1,6 +1,6 @@
 /*
  * The statement table: every SQL statement referd runs, prepared once per
- * connection.  Placeholders are bound by db_exec() from a format string
+ * connection, on first use.  Placeholders are bound by db_exec() from a format string
  * (see db.c); times cross as Unix seconds via FROM_UNIXTIME/UNIX_TIMESTAMP
  * in a session whose time zone is UTC.
  */
