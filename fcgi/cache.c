@@ -607,12 +607,24 @@ flusher_main(void *arg)
 	struct app		*app = arg;
 	struct click_entry	*full, *fresh;
 	struct timespec		 ts;
-	size_t			 used, i, back;
+	size_t			 used, i, back, lost = 0;
 	int64_t			 now, due;
-	int			 failed = 0;
+	int			 failed = 0, nomem = 0;
 
 	pthread_mutex_lock(&app->clicks_mu);
 	while (!app->flusher_stop) {
+		/* Log lines are written without the mutex held. */
+		if (lost > 0 || nomem) {
+			pthread_mutex_unlock(&app->clicks_mu);
+			if (lost > 0)
+				db_log("flusher: %zu click counts lost", lost);
+			if (nomem)
+				db_log("flusher: out of memory");
+			lost = 0;
+			nomem = 0;
+			pthread_mutex_lock(&app->clicks_mu);
+			continue;
+		}
 		now = app->mono_ms();
 		due = app->clicks_flushed_ms + app->conf->click_flush_ms;
 		if (app->nclicks == 0 || (now < due &&
@@ -640,7 +652,7 @@ flusher_main(void *arg)
 		app->clicks_flushed_ms = now;
 		if ((fresh = calloc(CLICK_BUF_SLOTS, sizeof(*fresh))) == NULL) {
 			/* Count on in the full one; try next period. */
-			db_log("flusher: out of memory");
+			nomem = 1;
 			failed = 1;
 			continue;
 		}
@@ -660,13 +672,13 @@ flusher_main(void *arg)
 				    &app->nclicks, full[i].key, full[i].day,
 				    full[i].n) == 0)
 					back++;
-			if (back < used)
-				db_log("flusher: %zu click counts lost",
-				    used - back);
+			lost = used - back;
 		}
 		free(full);
 	}
 	pthread_mutex_unlock(&app->clicks_mu);
+	if (lost > 0)
+		db_log("flusher: %zu click counts lost", lost);
 	return NULL;
 }
 
