@@ -267,13 +267,17 @@ db_query(struct db *db, const char *q)
 	return 0;
 }
 
-/* A short randomised pause before a replay, growing with the attempt. */
+/*
+ * A short randomised pause before a replay, growing with the attempt.  The
+ * jitter comes from arc4random: rand() unseeded gives every worker and
+ * every host the same sequence, so two deadlocked peers would retry in step.
+ */
 static void
 db_backoff(int attempt)
 {
 	struct timespec	 ts;
 	long		 ms = (1L << (attempt < 6 ? attempt : 6)) +
-			    (rand() % (2 << (attempt < 6 ? attempt : 6)));
+			    arc4random_uniform(2U << (attempt < 6 ? attempt : 6));
 
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
