@@ -302,4 +302,30 @@ int		 hex_encode(const unsigned char *in, size_t len, char *out,
 		    size_t outsz);
 int		 sha256_hex(const void *in, size_t len, char out[65]);
 
+/*
+ * SQL script splitting (sqlsplit.c): the statements of a migration file.
+ */
+enum sqlsplit_rc {
+	SQLSPLIT_STMT,		/* one statement found */
+	SQLSPLIT_END,		/* only blanks and comments remain */
+	SQLSPLIT_OPEN,		/* a quote or block comment is never closed */
+};
+
+struct sqlsplit {
+	const char	*buf;		/* the script, not NUL-terminated */
+	size_t		 len;
+	size_t		 pos;		/* where the next statement is sought */
+	unsigned long	 line;		/* line number at pos, from 1 */
+};
+
+struct sqlsplit_stmt {
+	const char	*sql;		/* into the script; no ';' */
+	size_t		 len;
+	unsigned long	 line;		/* of its first character */
+};
+
+/* sqlsplit.c */
+void		 sqlsplit_init(struct sqlsplit *, const char *buf, size_t len);
+enum sqlsplit_rc sqlsplit_next(struct sqlsplit *, struct sqlsplit_stmt *);
+
 #endif /* !REFERD_CORE_H */

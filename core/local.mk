@@ -9,4 +9,5 @@ libreferd_a_SOURCES = \
 	core/fsm.c \
 	core/money.c \
 	core/sig.c \
+	core/sqlsplit.c \
 	core/util.c

@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	tests/test_fsm \
 	tests/test_money \
 	tests/test_sig \
+	tests/test_sqlsplit \
 	tests/test_util
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -30,6 +31,9 @@ tests_test_money_LDADD = $(UNIT_LDADD)
 tests_test_sig_SOURCES = tests/test_sig.c
 tests_test_sig_CFLAGS = $(UNIT_CFLAGS)
 tests_test_sig_LDADD = $(UNIT_LDADD)
+tests_test_sqlsplit_SOURCES = tests/test_sqlsplit.c
+tests_test_sqlsplit_CFLAGS = $(UNIT_CFLAGS)
+tests_test_sqlsplit_LDADD = $(UNIT_LDADD)
 tests_test_util_SOURCES = tests/test_util.c
 tests_test_util_CFLAGS = $(UNIT_CFLAGS)
 tests_test_util_LDADD = $(UNIT_LDADD)
