@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -38,17 +39,21 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: referd-console -c FILE [-l LOG]\n"
+	    "usage: referd-console -c FILE [-t] [-l LOG]\n"
+	    "       referd-console --version | --help\n"
 	    "The referd ops console: top referrers, fraud review, outbox and\n"
 	    "audit log, live from the database in FILE.\n"
 	    "  -c FILE  referd configuration file (console_refresh_ms sets\n"
 	    "           the refresh interval)\n"
 	    "  -l LOG   append database errors to LOG (default: discarded\n"
 	    "           while the screen is up)\n"
+	    "  -t       check the configuration and exit: 0, or 1 with\n"
+	    "           FILE:LINE: message (a bad one exits 78 otherwise)\n"
+	    "  --version  print the version\n"
 	    "  -h       this help\n"
 	    "Keys: Tab or 1-4 switch screens, ? shows every key, q quits.\n"
 	    "Voids, approvals, flags and retries are audit-logged with the\n"
-	    "operator name from $USER.\n");
+	    "login name of the user running it (its real uid; not $USER).\n");
 }
 
 /* Async-signal-safe: leaves the terminal as the shell had it. */
@@ -159,16 +164,21 @@ curses_start(struct con *c)
 	return 0;
 }
 
-/* The operator's name for the audit log: $USER, else the passwd entry. */
+/*
+ * The operator's name for the audit log: the login name of the real uid
+ * (never $USER or $LOGNAME, which whoever runs it sets as they like), or
+ * "uid:N" if the uid has no passwd entry.
+ */
 static void
 operator_name(char *buf, size_t sz)
 {
-	const char	*u = getenv("USER");
-	struct passwd	*pw;
+	uid_t		 uid = getuid();
+	struct passwd	*pw = getpwuid(uid);
 
-	if (u == NULL || u[0] == '\0')
-		u = (pw = getpwuid(getuid())) != NULL ? pw->pw_name : NULL;
-	snprintf(buf, sz, "%s", u != NULL && u[0] != '\0' ? u : "unknown");
+	if (pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0')
+		snprintf(buf, sz, "%s", pw->pw_name);
+	else
+		snprintf(buf, sz, "uid:%lu", (unsigned long)uid);
 }
 
 static int
@@ -250,16 +260,18 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct conf	 conf;
 	struct con	 c;
 	const char	*cfile = NULL, *logfile = NULL;
 	char		 err[512];
-	int		 ch, rc = 1, errfd = -1, fd;
+	int		 ch, rc = 1, errfd = -1, fd, check = 0;
 
 	setlocale(LC_ALL, "");
-	while ((ch = getopt_long(argc, argv, "c:hl:", longopts, NULL)) != -1) {
+	log_setup("referd-console");
+	while ((ch = getopt_long(argc, argv, "c:hl:t", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfile = optarg;
@@ -267,8 +279,14 @@ main(int argc, char *argv[])
 		case 'l':
 			logfile = optarg;
 			break;
+		case 't':
+			check = 1;
+			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("referd-console %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -280,9 +298,18 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	memset(&c, 0, sizeof(c));
-	if (conf_load(&conf, cfile, err, sizeof(err)) == -1) {
+	if (conf_load_role(&conf, cfile, CONF_ROLE_CONSOLE, err,
+	    sizeof(err)) == -1) {
+		if (check) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
 		fprintf(stderr, "referd-console: %s\n", err);
-		return 1;
+		return EX_CONFIG;
+	}
+	if (check) {
+		printf("referd-console: %s: configuration ok\n", cfile);
+		return 0;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "referd-console: needs a terminal\n");

@@ -30,6 +30,7 @@
 #define MAX_CONF_LINE		1024		/* config file line */
 #define MAX_CONF_FILE		(256 * 1024)	/* config file size */
 #define MAX_LIST		32		/* entries of a list key */
+#define MAX_SECRETS		4		/* values of a rotated secret */
 #define MAX_DOMAINS		100000		/* disposable domain list */
 #define CONF_STR		256		/* config string values */
 #define MONEY_MAX		999999999999LL	/* DECIMAL(12,2) in cents */
@@ -217,6 +218,50 @@ struct reward_def {
 	char		 currency[8];
 };
 
+/* db_ssl_mode, stats_db_ssl_mode: the names of MySQL's --ssl-mode. */
+enum db_ssl_mode {
+	DB_SSL_UNSET,		/* disabled on a unix socket, else preferred */
+	DB_SSL_DISABLED,
+	DB_SSL_PREFERRED,	/* TLS if the server offers it */
+	DB_SSL_REQUIRED,	/* TLS or no connection, any certificate */
+	DB_SSL_VERIFY_CA,	/* ... signed by db_ssl_ca */
+	DB_SSL_VERIFY_IDENTITY,	/* ... and naming db_host */
+	DB_SSL__MAX
+};
+
+/* Which binary reads the file: each requires only the keys it uses. */
+enum conf_role {
+	CONF_ROLE_ALL,		/* tests and tools: every key */
+	CONF_ROLE_FCGI,
+	CONF_ROLE_DISPATCH,
+	CONF_ROLE_CONSOLE,
+	CONF_ROLE_MIGRATE,
+	CONF_ROLE__MAX
+};
+
+/* What conf_secret_check() finds wrong with a secret's value. */
+enum conf_secret {
+	CONF_SECRET_OK,
+	CONF_SECRET_TEST_VECTOR,	/* the SPEC section 5 published one */
+	CONF_SECRET_PLACEHOLDER,	/* CHANGE-ME... */
+	CONF_SECRET__MAX
+};
+
+/* What a process started as "uid" does (conf_priv_decide()). */
+enum conf_priv {
+	CONF_PRIV_KEEP,		/* not root, or root allowed: run as is */
+	CONF_PRIV_DROP,		/* root with "user": drop to it */
+	CONF_PRIV_REFUSE,	/* root without "user": refuse to run */
+};
+
+#define CONF_KEYS	96		/* room for every key (conf.c) */
+
+/* Where a key was set: file 0 is the file, 1 its secrets_file. */
+struct conf_src {
+	unsigned char	 file;
+	unsigned int	 line;		/* 0: not set */
+};
+
 struct conf {
 	/* database */
 	char	 db_socket[CONF_STR];
@@ -225,26 +270,39 @@ struct conf {
 	char	 db_user[CONF_STR];
 	char	 db_password[CONF_STR];
 	char	 db_name[CONF_STR];
+	char	 db_ssl_ca[CONF_STR];	/* CA file for verify_* */
+	long	 db_ssl_mode;		/* enum db_ssl_mode */
 	char	 stats_db_socket[CONF_STR];
 	char	 stats_db_host[CONF_STR];
 	long	 stats_db_port;
 	char	 stats_db_user[CONF_STR];
 	char	 stats_db_password[CONF_STR];
 	char	 stats_db_name[CONF_STR];
+	char	 stats_db_ssl_ca[CONF_STR];
+	long	 stats_db_ssl_mode;	/* enum db_ssl_mode */
+	/* processes */
+	char	 user[CONF_STR];	/* drop to it after binding, as root */
+	char	 secrets_file[CONF_STR]; /* more keys, mode 0600 or 0400 */
 	/* FastCGI process */
 	char	 listen[CONF_STR];	/* unix socket path; "" = inherited */
 	char	 socket_owner[CONF_STR];
 	char	 socket_group[CONF_STR];
 	long	 socket_mode;		/* octal in the file */
 	long	 workers;
-	char	 log_file[CONF_STR];	/* "" = stderr */
+	char	 log_file[CONF_STR];	/* "" = stderr, "syslog", or a file */
 	char	 pid_file[CONF_STR];
 	char	 metrics_dir[CONF_STR];	/* shared counters, see fcgi/ */
 	/* keys */
 	char	 api_key[CONF_STR];
 	char	 admin_api_key[CONF_STR];
-	char	 webhook_secret[CONF_STR];
-	char	 outbound_secret[CONF_STR];
+	char	 webhook_secret[CONF_STR];	/* the first value */
+	char	 webhook_secret_more[MAX_SECRETS - 1][CONF_STR]; /* rotation:
+					   the key repeated, also accepted */
+	size_t	 webhook_secret_moresz;
+	char	 outbound_secret[CONF_STR];	/* the first value */
+	char	 outbound_secret_more[MAX_SECRETS - 1][CONF_STR]; /* rotation:
+					   the key repeated, also signs */
+	size_t	 outbound_secret_moresz;
 	/* landing and codes */
 	char	 base_url[CONF_STR];	/* public base, for code URLs */
 	char	 landing_url[CONF_STR];
@@ -280,13 +338,28 @@ struct conf {
 	char	 dispatch_pid_file[CONF_STR];
 	/* console */
 	long	 console_refresh_ms;
+	/* where each key came from, for messages (conf_parse) */
+	char	 src_file[2][CONF_STR];	/* the file, its secrets_file */
+	struct conf_src src[CONF_KEYS];	/* by key, first setting */
 };
 
 void		 conf_defaults(struct conf *);
 int		 conf_parse(struct conf *, const char *buf, size_t len,
 		    const char *fname, char *err, size_t errsz);
+int		 conf_parse_secrets(struct conf *, const char *buf,
+		    size_t len, const char *fname, char *err, size_t errsz);
 int		 conf_check(const struct conf *, char *err, size_t errsz);
+int		 conf_check_role(const struct conf *, enum conf_role,
+		    char *err, size_t errsz);
+const char	*conf_role_name(enum conf_role);
 int		 conf_is_qualifying(const struct conf *, const char *type);
+enum conf_secret conf_secret_check(const char *value);
+const char	*conf_mode_problem(unsigned int mode, int secrets_file);
+enum conf_priv	 conf_priv_decide(long uid, const char *user, int dev_root);
+enum db_ssl_mode conf_db_ssl_mode(const struct conf *, int stats);
+const char	*conf_db_ssl_mode_name(enum db_ssl_mode);
+size_t		 conf_secrets(const struct conf *, int outbound,
+		    const char *out[MAX_SECRETS]);
 
 /*
  * Utilities (util.c): small pure helpers shared by every binary.

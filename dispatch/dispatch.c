@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,7 +81,8 @@ struct dispatcher {
 	struct outbox_row *claimed;	/* db_outbox_claim scratch */
 	struct outbox_result *results;	/* db_outbox_settle scratch */
 	int64_t		*due;		/* db_rewards_due scratch */
-	struct sig_key	 key;
+	struct sig_key	 keys[MAX_SECRETS];	/* outbound_secret values */
+	size_t		 nkeys;
 	char		 owner[64];
 	long		 lease;		/* seconds */
 	FILE		*log;		/* attempt lines */
@@ -106,7 +108,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: referd-dispatch -c FILE [-f] [--once]\n"
+	    "usage: referd-dispatch -c FILE [-f] [-t] [--once]\n"
+	    "       referd-dispatch --version | --help\n"
 	    "Delivers the outbox: POSTs reward messages to the reward_url_*\n"
 	    "of the configuration, retries with backoff, dead-letters, and\n"
 	    "rewards converted referrals whose hold period is over.\n"
@@ -115,7 +118,13 @@ usage(FILE *f)
 	    "            dispatch_pid_file, errors in dispatch_log_file)\n"
 	    "  --once    deliver what is due now, then exit (cron, tests);\n"
 	    "            exits 1 if the database could not be reached\n"
+	    "  -t        check the configuration and exit: 0, or 1 with\n"
+	    "            FILE:LINE: message\n"
+	    "  --version   print the version\n"
 	    "  -h, --help  this text\n"
+	    "A bad configuration exits 78 (EX_CONFIG).  Started as root it\n"
+	    "drops to \"user\" once its log and pid file are open, or\n"
+	    "refuses to run.  dispatch_log_file = syslog logs to syslog.\n"
 	    "Signals: TERM or INT finishes the transfers in flight (at most\n"
 	    "dispatch_timeout_ms), gives back unfinished rows and exits 0;\n"
 	    "a second one gives back at once.  HUP reopens the log file.\n"
@@ -181,6 +190,17 @@ log_open(struct dispatcher *d)
 
 	if (d->logpath[0] == '\0') {
 		d->log = stderr;
+		return 0;
+	}
+	if (strcmp(d->logpath, "syslog") == 0) {
+		if (d->log != NULL && d->log != stderr)
+			return 0;	/* a SIGHUP: nothing to reopen */
+		if (log_to("syslog", NULL, 0) == -1 ||
+		    (d->log = log_stream(LOG_SEV_INFO)) == NULL) {
+			d->log = stderr;
+			log_fatal("syslog: out of memory");
+			return -1;
+		}
 		return 0;
 	}
 	if ((fd = open(d->logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -326,7 +346,8 @@ slot_send(struct dispatcher *d, struct slot *s)
 {
 	const struct outbox_row *o = &s->row;
 	const char	*url = reward_url(d->conf, o->reward_type);
-	char		 sig[SIG_LEN + 1], h[256];
+	char		 sig[MAX_SECRETS * (SIG_LEN + 1)], h[512];
+	size_t		 k, off;
 	size_t		 len = strlen(o->payload);
 	int64_t		 ts = wall_ms() / 1000;
 	struct curl_slist *l = NULL, *t;
@@ -348,9 +369,17 @@ slot_send(struct dispatcher *d, struct slot *s)
 		    "idempotency key not header-safe");
 		return;
 	}
-	if (sig_sign(&d->key, o->key, ts, o->payload, len, sig) == -1) {
-		slot_finish(d, s, VERDICT_RETRY, 0, -1, "signing failed");
-		return;
+	/* Signed with every outbound_secret (rotation), space-separated. */
+	for (k = 0, off = 0; k < d->nkeys; k++) {
+		if (k > 0)
+			sig[off++] = ' ';
+		if (sig_sign(&d->keys[k], o->key, ts, o->payload, len,
+		    sig + off) == -1) {
+			slot_finish(d, s, VERDICT_RETRY, 0, -1,
+			    "signing failed");
+			return;
+		}
+		off += strlen(sig + off);
 	}
 #define ADD(...) do {							\
 	snprintf(h, sizeof(h), __VA_ARGS__);				\
@@ -375,7 +404,7 @@ slot_send(struct dispatcher *d, struct slot *s)
 	    CURLE_OK)
 		goto fail;
 	if ((mc = curl_multi_add_handle(d->multi, s->easy)) != CURLM_OK) {
-		db_log("%s: curl_multi_add_handle: %s", __func__,
+		log_err("%s: curl_multi_add_handle: %s", __func__,
 		    curl_multi_strerror(mc));
 		goto fail;
 	}
@@ -575,7 +604,8 @@ reward_worker(struct dispatcher *d)
 
 /*
  * Writes the metrics file: Prometheus text, written to a temporary file
- * and renamed so that a reader never sees half of it.  The backlog, due
+ * (created here, mode 0644, so owned by the service user) and renamed so
+ * that a reader never sees half of it.  The backlog, due
  * and outbox_dead gauges are the whole outbox (every dispatcher); the
  * rest are this process's.
  */
@@ -585,6 +615,7 @@ metrics_write(struct dispatcher *d)
 	char		 tmp[PATH_MAX + 32];
 	FILE		*f;
 	const struct outbox_counts *o = &d->outbox;
+	int		 fd, tries;
 
 	d->next_metrics = mono_ms() + DISPATCH_METRICS_MS;
 	if (d->metrics[0] == '\0')
@@ -592,8 +623,23 @@ metrics_write(struct dispatcher *d)
 	d->outbox_ok = db_outbox_counts(d->db, wall_ms() / 1000,
 	    &d->outbox) == DB_OK;
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", d->metrics, (long)getpid());
-	if ((f = fopen(tmp, "w")) == NULL) {
-		db_log("%s: %s: %s", __func__, tmp, strerror(errno));
+	/*
+	 * A new file, never through a link: the temporary name is easy to
+	 * guess, and rename() replaces a link at the final name instead of
+	 * following it.  A leftover of an earlier process with our pid is
+	 * removed (unlink removes a link, not its target).
+	 */
+	for (tries = 0; (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 && errno == EEXIST &&
+	    tries < 1; tries++)
+		(void)unlink(tmp);
+	if (fd == -1 || fchmod(fd, 0644) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		log_err("%s: %s: %s", __func__, tmp, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			unlink(tmp);
+		}
 		return;
 	}
 #define G(name, help, v) fprintf(f, "# HELP " name " " help "\n"	\
@@ -635,7 +681,7 @@ metrics_write(struct dispatcher *d)
 #undef G
 #undef C
 	if (fclose(f) != 0 || rename(tmp, d->metrics) == -1) {
-		db_log("%s: %s: %s", __func__, d->metrics, strerror(errno));
+		log_err("%s: %s: %s", __func__, d->metrics, strerror(errno));
 		unlink(tmp);
 	}
 }
@@ -686,7 +732,8 @@ run(struct dispatcher *d, int once)
 		now = mono_ms();
 		if (reopen_log) {
 			reopen_log = 0;
-			if (log_open(d) == 0 && d->log != stderr && d->daemon)
+			if (log_open(d) == 0 && d->log != stderr && d->daemon &&
+			    !log_is_syslog())
 				dup2(fileno(d->log), STDERR_FILENO);
 		}
 		if (stop_requests > 0 && !stopping) {
@@ -824,7 +871,7 @@ pidfile_write(int fd)
 	int	 n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		db_log("pid file: %s", strerror(errno));
+		log_err("pid file: %s", strerror(errno));
 }
 
 /* Detaches from the terminal; stderr goes to the log. */
@@ -848,13 +895,14 @@ daemonize(struct dispatcher *d)
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		if (d->log == stderr)
+		if (d->log == stderr || log_is_syslog())
 			dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	if (d->log != stderr)
+	if (d->log != stderr && !log_is_syslog())
 		dup2(fileno(d->log), STDERR_FILENO);
+	log_detach();
 	return 0;
 }
 
@@ -868,9 +916,16 @@ dispatcher_init(struct dispatcher *d, const struct conf *c)
 	d->db_ok = 1;
 	d->lease = policy_lease(c->dispatch_lease_seconds,
 	    c->dispatch_timeout_ms);
-	if (sig_key_parse(c->outbound_secret, &d->key) == -1) {
-		fprintf(stderr, "referd-dispatch: bad outbound_secret\n");
-		return -1;
+	{
+		const char	*v[MAX_SECRETS];
+		size_t		 nk = conf_secrets(c, 1, v), j;
+
+		for (j = 0; j < nk; j++)
+			if (sig_key_parse(v[j], &d->keys[j]) == -1) {
+				log_fatal("bad outbound_secret");
+				return -1;
+			}
+		d->nkeys = nk;
 	}
 	if (c->metrics_dir[0] != '\0') {
 		if (mkdir(c->metrics_dir, 0755) == -1 && errno != EEXIST)
@@ -928,40 +983,55 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct conf conf;
 	struct dispatcher d;
 	struct sigaction sa;
-	const char	*cfile = NULL, *types[2];
-	char		 err[512];
-	int		 ch, fg = 0, once = 0, pidfd = -1, rc = 1, i;
+	struct proc_user pu;
+	const char	*cfile = NULL;
+	char		 err[1024];
+	int		 ch, fg = 0, once = 0, check = 0, pidfd = -1, rc = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1)
+	log_setup("referd-dispatch");
+	while ((ch = getopt_long(argc, argv, "c:fht", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'c': cfile = optarg; break;
 		case 'f': fg = 1; break;
 		case 'o': once = 1; break;
+		case 't': check = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("referd-dispatch %s\n", PACKAGE_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	if (cfile == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (conf_load(&conf, cfile, err, sizeof(err)) == -1) {
-		fprintf(stderr, "referd-dispatch: %s\n", err);
-		return 1;
-	}
-	types[0] = conf.reward_referrer.type;
-	types[1] = conf.reward_referee.type;
-	for (i = 0; i < 2; i++)
-		if (reward_url(&conf, types[i]) == NULL) {
-			fprintf(stderr, "referd-dispatch: %s: rewards of type "
-			    "%s need reward_url_%s\n", cfile, types[i],
-			    types[i]);
+	if (conf_load_role(&conf, cfile, CONF_ROLE_DISPATCH, err,
+	    sizeof(err)) == -1) {
+		if (check) {
+			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
+		log_fatal("%s", err);
+		return EX_CONFIG;
+	}
+	if (check) {
+		printf("referd-dispatch: %s: configuration ok\n", cfile);
+		return 0;
+	}
+	if (proc_no_dumps(err, sizeof(err)) == -1) {
+		log_fatal("%s", err);
+		return 1;
+	}
+	if (proc_priv_plan(conf.user, &pu, err, sizeof(err)) == -1) {
+		log_fatal("%s: %s", cfile, err);
+		return EX_CONFIG;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "referd-dispatch: curl_global_init failed\n");
 		return 1;
@@ -988,6 +1058,11 @@ main(int argc, char *argv[])
 	}
 	if (pidfd != -1)
 		pidfile_write(pidfd);
+	/* Log and pid file open: root is no longer needed. */
+	if (proc_priv_drop(&pu, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto out;
+	}
 	make_owner(d.owner, sizeof(d.owner));	/* after fork: our pid */
 
 	memset(&sa, 0, sizeof(sa));

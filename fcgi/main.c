@@ -23,10 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fcgi.h"
+
+#define PROG	"referd-fcgi"
 
 struct worker {
 	pid_t		 pid;		/* 0: none */
@@ -50,11 +53,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: referd-fcgi -c FILE [-f] [-t]\n"
+	    "       referd-fcgi --version | --help\n"
 	    "The referd FastCGI application: a supervisor and its workers.\n"
 	    "  -c FILE  referd configuration file\n"
 	    "  -f       stay in the foreground (systemd, spawn-fcgi, "
 	    "mod_fcgid)\n"
 	    "  -t       check the configuration and the database, then exit\n"
+	    "           0, or 1 with FILE:LINE: message\n"
+	    "  --version  print the version\n"
+	    "A bad configuration exits 78 (EX_CONFIG).  Started as root it\n"
+	    "drops to \"user\" once the socket is bound, or refuses to run.\n"
 	    "It listens on the unix socket named by \"listen\", or on the\n"
 	    "FastCGI socket inherited as standard input if \"listen\" is "
 	    "empty.\n"
@@ -77,26 +85,6 @@ conf_check_fcgi(const struct conf *c, char *err, size_t errsz)
 	if (!header_value_safe(c->base_url)) {
 		snprintf(err, errsz, "base_url: spaces or control characters");
 		return -1;
-	}
-	return 0;
-}
-
-/* Points standard error at log_file (if set).  Returns 0 or -1. */
-static int
-log_open(const struct conf *c, char *err, size_t errsz)
-{
-	int	 fd;
-
-	if (c->log_file[0] == '\0')
-		return 0;
-	if ((fd = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC, 0640)) == -1) {
-		snprintf(err, errsz, "%s: %s", c->log_file, strerror(errno));
-		return -1;
-	}
-	if (fd != STDERR_FILENO) {
-		dup2(fd, STDERR_FILENO);
-		close(fd);
 	}
 	return 0;
 }
@@ -225,7 +213,7 @@ spawn(struct worker *w)
 	pid_t	 pid;
 
 	if ((pid = fork()) == -1) {
-		db_log("supervisor: fork: %s", strerror(errno));
+		log_err("supervisor: fork: %s", strerror(errno));
 		w->respawn_ms = clock_mono_ms() + RESPAWN_DELAY_MS;
 		return;
 	}
@@ -274,11 +262,11 @@ reap(void)
 		if (stopping)
 			continue;
 		if (WIFSIGNALED(status))
-			db_log("supervisor: worker %ld killed by signal %d "
+			log_err("supervisor: worker %ld killed by signal %d "
 			    "(%s); starting another", (long)pid,
 			    WTERMSIG(status), strsignal(WTERMSIG(status)));
 		else
-			db_log("supervisor: worker %ld exited with status %d; "
+			log_err("supervisor: worker %ld exited with status %d; "
 			    "starting another", (long)pid,
 			    WEXITSTATUS(status));
 		metrics_worker_exit(metrics);
@@ -301,32 +289,34 @@ reload(void)
 	char		 err[512], **nd;
 	size_t		 nn, i, k;
 
-	if (conf_load(&nc, cfile, err, sizeof(err)) == -1 ||
-	    conf_check_fcgi(&nc, err, sizeof(err)) == -1) {
-		db_log("supervisor: reload: %s; keeping the running "
+	if (conf_load_role(&nc, cfile, CONF_ROLE_FCGI, err,
+	    sizeof(err)) == -1 || conf_check_fcgi(&nc, err, sizeof(err)) == -1) {
+		log_err("supervisor: reload: %s; keeping the running "
 		    "configuration", err);
 		return;
 	}
 	if ((nd = domains_load(nc.disposable_domains_file, &nn, err,
 	    sizeof(err))) == NULL) {
-		db_log("supervisor: reload: %s; keeping the running "
+		log_err("supervisor: reload: %s; keeping the running "
 		    "configuration", err);
 		return;
 	}
 	if (strcmp(nc.listen, conf.listen) != 0 ||
-	    strcmp(nc.metrics_dir, conf.metrics_dir) != 0) {
-		db_log("supervisor: reload: listen and metrics_dir change "
-		    "only with a restart");
+	    strcmp(nc.metrics_dir, conf.metrics_dir) != 0 ||
+	    strcmp(nc.user, conf.user) != 0) {
+		log_warn("supervisor: reload: listen, metrics_dir and user "
+		    "change only with a restart");
 		memcpy(nc.listen, conf.listen, sizeof(nc.listen));
 		memcpy(nc.metrics_dir, conf.metrics_dir,
 		    sizeof(nc.metrics_dir));
+		memcpy(nc.user, conf.user, sizeof(nc.user));
 	}
 	domains_free(domains, ndomains);
 	domains = nd;
 	ndomains = nn;
 	conf = nc;
-	if (log_open(&conf, err, sizeof(err)) == -1)
-		db_log("supervisor: reload: %s", err);
+	if (log_to(conf.log_file, err, sizeof(err)) == -1)
+		log_err("supervisor: reload: log_file: %s", err);
 	/* The old set goes on serving until the new one is up. */
 	for (i = 0, k = 0; i < sizeof(cur) / sizeof(cur[0]); i++) {
 		if (cur[i].pid == 0)
@@ -342,7 +332,7 @@ reload(void)
 	for (k = 0; k < sizeof(old) / sizeof(old[0]); k++)
 		if (old[k] != 0)
 			kill(old[k], SIGTERM);
-	db_log("supervisor: configuration reloaded, %ld workers",
+	log_info("supervisor: configuration reloaded, %ld workers",
 	    conf.workers);
 }
 
@@ -370,7 +360,7 @@ shutdown_all(sigset_t *set)
 		if (left == 0)
 			break;
 		if (clock_mono_ms() > deadline) {
-			db_log("supervisor: %zu workers still busy after %d s; "
+			log_warn("supervisor: %zu workers still busy after %d s; "
 			    "killing them", left, DRAIN_TIMEOUT);
 			for (i = 0; i < sizeof(cur) / sizeof(cur[0]); i++)
 				if (cur[i].pid != 0)
@@ -428,7 +418,9 @@ daemonize(int keep_stdin)
 		if (n == 1 && c == 'R')
 			_exit(0);
 		fprintf(stderr, "referd-fcgi: failed to start%s%s\n",
-		    conf.log_file[0] != '\0' ? ", see " : "", conf.log_file);
+		    conf.log_file[0] != '\0' ? ", see " : "",
+		    strcmp(conf.log_file, "syslog") == 0 ? "the system log" :
+		    conf.log_file);
 		_exit(1);
 	}
 	close(p[0]);
@@ -439,12 +431,39 @@ daemonize(int keep_stdin)
 		if (!keep_stdin)
 			dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		if (conf.log_file[0] == '\0')
+		/* A log file is stderr already; syslog needs none. */
+		if (conf.log_file[0] == '\0' ||
+		    strcmp(conf.log_file, "syslog") == 0)
 			dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
+	log_detach();
 	return p[1];
+}
+
+/*
+ * The configuration for -t and for a start: parsed and checked for this
+ * binary, its domain list read.  Returns 0, or -1 with "err".
+ */
+static int
+load(char *err, size_t errsz)
+{
+	char	 msg[512];
+
+	if (conf_load_role(&conf, cfile, CONF_ROLE_FCGI, err, errsz) == -1)
+		return -1;
+	if (conf_check_fcgi(&conf, msg, sizeof(msg)) == -1) {
+		snprintf(err, errsz, "%s: %s", cfile, msg);
+		return -1;
+	}
+	if ((domains = domains_load(conf.disposable_domains_file, &ndomains,
+	    msg, sizeof(msg))) == NULL) {
+		snprintf(err, errsz, "%s: disposable_domains_file: %s", cfile,
+		    msg);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -452,54 +471,75 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sigaction sa;
+	struct proc_user pu;
 	struct db	*db;
 	sigset_t	 set;
-	char		 err[512];
+	char		 err[1024];
 	int		 c, fg = 0, check = 0, ready = -1, rc = 1;
 
+	log_setup(PROG);
 	while ((c = getopt_long(argc, argv, "c:fht", longopts, NULL)) != -1)
 		switch (c) {
 		case 'c': cfile = optarg; break;
 		case 'f': fg = 1; break;
 		case 't': check = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf(PROG " %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	if (cfile == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (conf_load(&conf, cfile, err, sizeof(err)) == -1 ||
-	    conf_check_fcgi(&conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "referd-fcgi: %s\n", err);
+	if (!check && proc_no_dumps(err, sizeof(err)) == -1) {
+		log_fatal("%s", err);
 		return 1;
 	}
-	if ((domains = domains_load(conf.disposable_domains_file, &ndomains,
-	    err, sizeof(err))) == NULL) {
-		fprintf(stderr, "referd-fcgi: disposable_domains_file: %s\n",
-		    err);
-		return 1;
+	if (load(err, sizeof(err)) == -1) {
+		if (check) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		log_fatal("%s", err);
+		return EX_CONFIG;
+	}
+	if (!check && proc_priv_plan(conf.user, &pu, err, sizeof(err)) == -1) {
+		log_fatal("%s: %s", cfile, err);
+		return EX_CONFIG;
+	}
+	if (!check && log_to(conf.log_file, err, sizeof(err)) == -1) {
+		log_fatal("log_file: %s", err);
+		return EX_CONFIG;
 	}
 	if ((db = db_new(&conf, 0)) == NULL || db_connect(db) == -1) {
-		fprintf(stderr, "referd-fcgi: database unreachable: %s\n",
-		    db != NULL ? db->errmsg : "out of memory");
+		if (check)
+			fprintf(stderr, "%s: database unreachable: %s\n", cfile,
+			    db != NULL ? db->errmsg : "out of memory");
+		else
+			log_fatal("database unreachable: %s",
+			    db != NULL ? db->errmsg : "out of memory");
 		db_free(db);
 		return 1;
 	}
 	/* Every statement of this build against the schema. */
 	if (db_prepare_all(db) == -1) {
-		fprintf(stderr, "referd-fcgi: the database schema does not "
-		    "fit this build (run referd-migrate): %s\n", db->errmsg);
+		if (check)
+			fprintf(stderr, "%s: the database schema does not fit "
+			    "this build (run referd-migrate): %s\n", cfile,
+			    db->errmsg);
+		else
+			log_fatal("the database schema does not fit this build "
+			    "(run referd-migrate): %s", db->errmsg);
 		db_free(db);
 		return 1;
 	}
 	db_free(db);
 	if (check) {
-		printf("referd-fcgi: %s: configuration and database ok\n",
-		    cfile);
+		printf(PROG ": %s: configuration and database ok\n", cfile);
 		return 0;
 	}
 
@@ -518,32 +558,34 @@ main(int argc, char *argv[])
 	    listen_unix(&conf, err, sizeof(err)) :
 	    listen_inherited(err, sizeof(err));
 	if (listen_fd == -1) {
-		fprintf(stderr, "referd-fcgi: %s\n", err);
+		log_fatal("%s", err);
 		return 1;
 	}
 	/* Every worker polls it; the loser of a race gets EAGAIN. */
 	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) |
 	    O_NONBLOCK) == -1) {
-		fprintf(stderr, "referd-fcgi: fcntl: %s\n", strerror(errno));
+		log_fatal("fcntl: %s", strerror(errno));
 		goto out;
 	}
 	if ((metrics = metrics_open(conf.metrics_dir, err, sizeof(err))) ==
 	    NULL) {
-		fprintf(stderr, "referd-fcgi: metrics_dir: %s\n", err);
-		goto out;
-	}
-	if (log_open(&conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "referd-fcgi: log_file: %s\n", err);
+		log_fatal("metrics_dir: %s", err);
 		goto out;
 	}
 	if (!fg)
 		ready = daemonize(conf.listen[0] == '\0');
 	if (pidfile_write(conf.pid_file, err, sizeof(err)) == -1) {
-		db_log("referd-fcgi: pid_file: %s", err);
+		log_err("pid_file: %s", err);
 		goto out;
 	}
-	db_log("supervisor: started, %ld workers on %s", conf.workers,
-	    conf.listen[0] != '\0' ? conf.listen : "the inherited socket");
+	/* Bound, logging, pid written: root is no longer needed. */
+	if (proc_priv_drop(&pu, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto out;
+	}
+	log_info("supervisor: started, %ld workers on %s%s%s", conf.workers,
+	    conf.listen[0] != '\0' ? conf.listen : "the inherited socket",
+	    pu.drop ? " as " : "", pu.drop ? pu.name : "");
 	/* Ready: the socket listens, and workers must not hold the pipe. */
 	if (ready != -1) {
 		(void)write(ready, "R", 1);
@@ -562,11 +604,11 @@ main(int argc, char *argv[])
 		reap();
 		fill();
 	}
-	db_log("supervisor: stopping");
+	log_info("supervisor: stopping");
 	shutdown_all(&set);
 	if (conf.pid_file[0] != '\0')
 		unlink(conf.pid_file);
-	db_log("supervisor: stopped");
+	log_info("supervisor: stopped");
 	rc = 0;
 out:
 	if (sock_path[0] != '\0')

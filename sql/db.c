@@ -34,29 +34,6 @@ static const char *const rc_names[] = {
 	[DB_UNAVAILABLE] = "unavailable",
 };
 
-/*
- * Writes one line to stderr with a UTC timestamp.  The daemons point
- * stderr at their log file.
- */
-void
-db_log(const char *fmt, ...)
-{
-	va_list		 ap;
-	char		 ts[32];
-	time_t		 t = time(NULL);
-	struct tm	 tm;
-
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	va_start(ap, fmt);
-	flockfile(stderr);	/* one line, whichever thread */
-	fprintf(stderr, "%s [%ld] ", ts, (long)getpid());
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-	va_end(ap);
-}
-
 const char *
 db_rc_name(enum db_rc rc)
 {
@@ -217,7 +194,9 @@ db_connect_raw(const struct conf *c, int stats, unsigned int *err, char *msg,
 {
 	unsigned int	 to = DB_CONNECT_TIMEOUT, rw = DB_RW_TIMEOUT;
 	my_bool		 off = 0;
-	const char	*host, *sock, *user, *pass, *name;
+	my_bool		 on = 1;
+	const char	*host, *sock, *user, *pass, *name, *ca;
+	enum db_ssl_mode ssl = conf_db_ssl_mode(c, stats);
 	long		 port;
 	MYSQL		*my;
 	size_t		 i;
@@ -226,10 +205,12 @@ db_connect_raw(const struct conf *c, int stats, unsigned int *err, char *msg,
 		host = c->stats_db_host; sock = c->stats_db_socket;
 		user = c->stats_db_user; pass = c->stats_db_password;
 		name = c->stats_db_name; port = c->stats_db_port;
+		ca = c->stats_db_ssl_ca;
 	} else {
 		host = c->db_host; sock = c->db_socket;
 		user = c->db_user; pass = c->db_password;
 		name = c->db_name; port = c->db_port;
+		ca = c->db_ssl_ca;
 	}
 	if ((my = mysql_init(NULL)) == NULL) {
 		*err = CR_OUT_OF_MEMORY;
@@ -241,6 +222,26 @@ db_connect_raw(const struct conf *c, int stats, unsigned int *err, char *msg,
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &rw);
 	mysql_options(my, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/*
+	 * TLS (db_ssl_mode): preferred asks for it, required refuses a
+	 * server without it, verify_* also check the certificate against
+	 * db_ssl_ca; Connector/C checks the host name with the chain, so
+	 * verify_ca is verify_identity here.
+	 */
+	if (ssl != DB_SSL_DISABLED) {
+		mysql_ssl_set(my, NULL, NULL, ca[0] ? ca : NULL, NULL, NULL);
+		if (ssl >= DB_SSL_REQUIRED)
+			mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
+		if (ssl >= DB_SSL_VERIFY_CA)
+			mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+			    &on);
+		else {
+			my_bool	 no = 0;
+
+			mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+			    &no);
+		}
+	}
 	if (mysql_real_connect(my, host[0] ? host : NULL, user,
 	    pass[0] ? pass : NULL, name, (unsigned int)port,
 	    sock[0] ? sock : NULL, 0) == NULL)

@@ -16,11 +16,14 @@
 #include "sql.h"
 
 /*
- * Reads a whole regular file of at most "max" bytes, NUL-terminated.
+ * Reads a whole regular file of at most "max" bytes, NUL-terminated, and
+ * its mode (st_mode) into *mode if "mode" is not NULL: fstat of the file
+ * read, so no other file can be swapped in between.
  * Returns a buffer the caller frees, or NULL with "err" set.
  */
-char *
-file_read(const char *path, size_t max, size_t *len, char *err, size_t errsz)
+static char *
+file_read_mode(const char *path, size_t max, size_t *len, unsigned int *mode,
+    char *err, size_t errsz)
 {
 	struct stat	 st;
 	char		*buf = NULL;
@@ -49,30 +52,81 @@ file_read(const char *path, size_t max, size_t *len, char *err, size_t errsz)
 		off += (size_t)r;
 	buf[off] = '\0';
 	*len = off;
+	if (mode != NULL)
+		*mode = (unsigned int)st.st_mode;
 out:
 	close(fd);
 	return buf;
 }
 
 /*
- * Loads the defaults, then "path", then checks the result.
- * Returns 0, or -1 with "FILE:LINE: message" in err.
+ * Reads a whole regular file of at most "max" bytes, NUL-terminated.
+ * Returns a buffer the caller frees, or NULL with "err" set.
  */
+char *
+file_read(const char *path, size_t max, size_t *len, char *err, size_t errsz)
+{
+	return file_read_mode(path, max, len, NULL, err, errsz);
+}
+
+/*
+ * Reads and parses one configuration file (the file, or with "secrets"
+ * its secrets_file), refusing one whose mode lets others read it
+ * (conf_mode_problem()).  Returns 0, or -1 with "FILE[:LINE]: message".
+ */
+static int
+conf_read(struct conf *conf, const char *path, int secrets, char *err,
+    size_t errsz)
+{
+	const char	*why;
+	char		*buf;
+	size_t		 len = 0;
+	unsigned int	 mode = 0;
+	int		 rc = -1;
+
+	if ((buf = file_read_mode(path, MAX_CONF_FILE, &len, &mode, err,
+	    errsz)) == NULL)
+		return -1;
+	if ((why = conf_mode_problem(mode, secrets)) != NULL) {
+		snprintf(err, errsz, "%s: mode %04o: %s", path, mode & 07777,
+		    why);
+		goto out;
+	}
+	rc = secrets ? conf_parse_secrets(conf, buf, len, path, err, errsz) :
+	    conf_parse(conf, buf, len, path, err, errsz);
+out:
+	free(buf);
+	return rc;
+}
+
+/*
+ * Loads the defaults, then "path" and its secrets_file if it names one,
+ * then checks the result for the binary of "role".
+ * Returns 0, or -1 with "FILE[:LINE]: message" in err.
+ */
+int
+conf_load_role(struct conf *conf, const char *path, enum conf_role role,
+    char *err, size_t errsz)
+{
+	char	 sfile[CONF_STR];
+
+	conf_defaults(conf);
+	if (conf_read(conf, path, 0, err, errsz) == -1)
+		return -1;
+	if (conf->secrets_file[0] != '\0') {
+		/* A copy: parsing writes into conf. */
+		snprintf(sfile, sizeof(sfile), "%s", conf->secrets_file);
+		if (conf_read(conf, sfile, 1, err, errsz) == -1)
+			return -1;
+	}
+	return conf_check_role(conf, role, err, errsz);
+}
+
+/* conf_load_role() requiring every key (tests and tools). */
 int
 conf_load(struct conf *conf, const char *path, char *err, size_t errsz)
 {
-	char	*buf;
-	size_t	 len = 0;
-	int	 rc = -1;
-
-	conf_defaults(conf);
-	if ((buf = file_read(path, MAX_CONF_FILE, &len, err, errsz)) == NULL)
-		return -1;
-	if (conf_parse(conf, buf, len, path, err, errsz) == 0 &&
-	    conf_check(conf, err, errsz) == 0)
-		rc = 0;
-	free(buf);
-	return rc;
+	return conf_load_role(conf, path, CONF_ROLE_ALL, err, errsz);
 }
 
 static int

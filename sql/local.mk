@@ -4,8 +4,10 @@ libreferd_a_SOURCES += \
 	sql/console.c \
 	sql/db.c \
 	sql/file.c \
+	sql/log.c \
 	sql/ops.c \
 	sql/outbox.c \
+	sql/proc.c \
 	sql/stmt.c
 
 sbin_PROGRAMS += referd-migrate

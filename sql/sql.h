@@ -10,8 +10,11 @@
 #ifndef REFERD_SQL_H
 #define REFERD_SQL_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <mysql.h>
 
 #include "core.h"
@@ -135,8 +138,6 @@ int64_t		 db_affected(struct db *, enum stmt);
 int64_t		 db_insert_id(struct db *, enum stmt);
 enum db_rc	 db_ping(struct db *);
 const char	*db_rc_name(enum db_rc);
-void		 db_log(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
 
 /* stmt.c */
 const char	*stmt_sql(enum stmt);
@@ -146,9 +147,55 @@ char		*file_read(const char *path, size_t max, size_t *len,
 		    char *err, size_t errsz);
 int		 conf_load(struct conf *, const char *path, char *err,
 		    size_t errsz);
+int		 conf_load_role(struct conf *, const char *path,
+		    enum conf_role, char *err, size_t errsz);
 char		**domains_load(const char *path, size_t *n, char *err,
 		    size_t errsz);
 void		 domains_free(char **, size_t);
+
+/* log.c: every binary's logger. */
+enum log_sev {
+	LOG_SEV_ERR,		/* syslog err: something failed */
+	LOG_SEV_WARN,		/* warning: lost or degraded, going on */
+	LOG_SEV_INFO,		/* info: started, stopped, reloaded */
+	LOG_SEV__MAX
+};
+
+void		 log_setup(const char *prog);
+int		 log_to(const char *dest, char *err, size_t errsz);
+int		 log_is_syslog(void);
+void		 log_detach(void);
+size_t		 log_format(char *buf, size_t sz, int64_t t,
+		    const char *prog, long pid, enum log_sev, const char *msg);
+void		 log_vmsg(enum log_sev, const char *fmt, va_list);
+void		 log_msg(enum log_sev, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 log_err(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warn(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_info(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_fatal(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+FILE		*log_stream(enum log_sev);
+/* The old name of log_err(), for the callers not moved yet. */
+void		 db_log(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* proc.c: no core dumps, no root. */
+struct proc_user {
+	int		 drop;		/* 0: stay who we are */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 name[64];
+};
+
+int		 proc_no_dumps(char *err, size_t errsz);
+int		 proc_priv_plan(const char *user, struct proc_user *,
+		    char *err, size_t errsz);
+int		 proc_priv_drop(const struct proc_user *, char *err,
+		    size_t errsz);
 
 /* ops.c: the operations of the API, the console and the workers. */
 struct code_row {
