@@ -16,6 +16,14 @@
  * entry outlives CODE_CACHE_MAX_AGE (a deleted row leaves no change).  An
  * "unknown" answer is not followed (a new code is not a change): it lasts
  * code_cache_seconds, the time a newly minted code may wait for its cookie.
+ * Unknown codes live in a table of their own (CODE_NEG_SLOTS, each set
+ * evicting its oldest), so a flood of random codes never displaces a
+ * known one.  The database reads for codes neither table answers are
+ * metered (CODE_MISS_RATE a second, bursts of CODE_MISS_BURST): over the
+ * budget a code is answered as in a database outage, a redirect with the
+ * cookie for any well-formed code (the signup checks it) and no click, so
+ * a flood of distinct random codes costs the database a bounded rate of
+ * reads and a real code that is not cached keeps its attribution.
  *
  * Clicks are summed per (code, UTC day) and written in one transaction,
  * DB_CLICKS_BATCH rows a statement, every click_flush_ms, when the buffer
@@ -192,6 +200,83 @@ cache_slot(struct app *app, uint64_t k, uint32_t now)
 	return fr[1] != NULL ? fr[1] : old;
 }
 
+#define NEG_SETS	(CODE_NEG_SLOTS / CODE_NEG_WAYS)
+_Static_assert(CODE_NEG_SLOTS % CODE_NEG_WAYS == 0, "whole sets");
+
+static uint64_t
+neg_key(const struct code_neg *n)
+{
+	return (uint64_t)n->key_hi << 32 | n->key_lo;
+}
+
+static struct code_neg *
+neg_set(struct app *app, uint64_t k)
+{
+	return app->neg + ((k * 0xd6e8feb86659fd93ULL) >> 32) % NEG_SETS *
+	    CODE_NEG_WAYS;
+}
+
+/* The entry of unknown code "k", or NULL. */
+static struct code_neg *
+neg_find(struct app *app, uint64_t k)
+{
+	struct code_neg	*set = neg_set(app, k);
+	size_t		 i;
+
+	for (i = 0; i < CODE_NEG_WAYS; i++)
+		if (set[i].key_lo == (uint32_t)k && neg_key(&set[i]) == k)
+			return &set[i];
+	return NULL;
+}
+
+/* Remembers "k" as unknown: its own entry, a free one, or the oldest. */
+static void
+neg_put(struct app *app, uint64_t k, uint32_t now)
+{
+	struct code_neg	*set = neg_set(app, k), *e = NULL;
+	size_t		 i;
+
+	for (i = 0; i < CODE_NEG_WAYS; i++) {
+		if (neg_key(&set[i]) == k || neg_key(&set[i]) == 0) {
+			e = &set[i];
+			break;
+		}
+		if (e == NULL || now - set[i].loaded > now - e->loaded)
+			e = &set[i];
+	}
+	e->key_lo = (uint32_t)k;
+	e->key_hi = (uint32_t)(k >> 32);
+	e->loaded = now;
+}
+
+static void
+neg_drop(struct app *app, uint64_t k)
+{
+	struct code_neg	*e;
+
+	if ((e = neg_find(app, k)) != NULL)
+		memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Takes one database read from the miss budget (a GCRA meter: at most
+ * CODE_MISS_BURST at once, then CODE_MISS_RATE a second).  Returns 1 if
+ * the read may be made, 0 if the budget is spent.
+ */
+static int
+miss_budget_take(struct app *app)
+{
+	const int64_t	 cost = 1000 / CODE_MISS_RATE;
+	int64_t		 now = app->mono_ms(), tat = app->miss_tat_ms;
+
+	if (tat < now)
+		tat = now;
+	if (tat - now > cost * (CODE_MISS_BURST - 1))
+		return 0;
+	app->miss_tat_ms = tat + cost;
+	return 1;
+}
+
 /* Until when a code row may set the cookie: 0 if it may not. */
 static uint32_t
 row_until(int found, int64_t expires_at, int64_t disabled_at)
@@ -259,6 +344,7 @@ app_init(struct app *app, const struct conf *conf, struct db *db,
 		return -1;
 	if ((app->cache = calloc(CODE_CACHE_SLOTS, sizeof(*app->cache))) ==
 	    NULL ||
+	    (app->neg = calloc(CODE_NEG_SLOTS, sizeof(*app->neg))) == NULL ||
 	    (app->clicks = calloc(CLICK_BUF_SLOTS, sizeof(*app->clicks))) ==
 	    NULL ||
 	    (app->feedbuf = calloc(CODE_FEED_MAX, sizeof(*app->feedbuf))) ==
@@ -283,31 +369,56 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	free(app->cache);
+	free(app->neg);
 	free(app->clicks);
 	free(app->feedbuf);
 	app->cache = NULL;
+	app->neg = NULL;
 	app->clicks = NULL;
 	app->feedbuf = NULL;
 	app->nclicks = 0;
 }
 
 /*
- * Looks a normalised code up, from the cache if its entry is fresh, else
- * from the database (and caches the answer, "unknown" included).
+ * Looks a normalised code up: from the cache if its entry is fresh, from
+ * the unknown codes if it is one of them, else from the database if the
+ * miss budget allows, and caches the answer (an unknown code apart).
  * Returns the entry (valid until the next call), or NULL with *rc the
- * database's failure (DB_ERR or DB_UNAVAILABLE); nothing is cached then.
+ * failure: DB_ERR or DB_UNAVAILABLE from the database, DB_RETRY if the
+ * budget is spent; nothing is cached then.
  */
 const struct code_entry *
 code_cache_get(struct app *app, const char *code, enum db_rc *rc)
 {
-	struct code_entry	*e;
+	struct code_entry	*e = NULL;
+	struct code_neg		*n;
 	struct code_row		 row;
 	uint64_t		 k = code_key(code);
+	uint32_t		 now = mono_s(app);
+	int			 cached;
 
 	*rc = DB_OK;
-	if (k != 0 && app->conf->code_cache_seconds > 0 &&
-	    (e = cache_find(app, k)) != NULL && entry_fresh(app, e, mono_s(app)))
+	cached = k != 0 && app->conf->code_cache_seconds > 0;
+	if (cached && (e = cache_find(app, k)) != NULL &&
+	    entry_fresh(app, e, now))
 		return e;
+	if (cached && e == NULL && (n = neg_find(app, k)) != NULL &&
+	    now - n->loaded < (uint32_t)app->conf->code_cache_seconds) {
+		e_set(&app->scratch, k, now);
+		app->scratch.until = 0;
+		return &app->scratch;
+	}
+	if (cached && !miss_budget_take(app)) {
+		/* A known code read too long ago beats no answer. */
+		if (e != NULL)
+			return e;
+		app->code_shed++;
+		metrics_code_read(app->metrics, 1);
+		*rc = DB_RETRY;
+		return NULL;
+	}
+	app->code_reads++;
+	metrics_code_read(app->metrics, 0);
 	*rc = db_code_lookup(app->db, code, &row);
 	if (*rc != DB_OK && *rc != DB_NOTFOUND)
 		return NULL;
@@ -318,7 +429,9 @@ code_cache_get(struct app *app, const char *code, enum db_rc *rc)
 
 /*
  * Stores an answer for "code" ("row" unused if !found) and returns its
- * entry, valid until the next call.
+ * entry, valid until the next call.  A known code goes into the cache, an
+ * unknown one among the unknown codes (and out of the cache: it was
+ * deleted).
  */
 const struct code_entry *
 code_cache_put(struct app *app, const struct code_row *row,
@@ -328,7 +441,17 @@ code_cache_put(struct app *app, const struct code_row *row,
 	uint64_t		 k = code_key(code);
 	uint32_t		 now = mono_s(app);
 
-	e = k != 0 ? cache_slot(app, k, now) : &app->scratch;
+	if (k != 0 && found) {
+		neg_drop(app, k);
+		e = cache_slot(app, k, now);
+	} else {
+		if (k != 0) {
+			if ((e = cache_find(app, k)) != NULL)
+				memset(e, 0, sizeof(*e));
+			neg_put(app, k, now);
+		}
+		e = &app->scratch;
+	}
 	e_set(e, k, now);
 	e->until = row_until(found, found ? row->expires_at : 0,
 	    found ? row->disabled_at : 0);
@@ -348,6 +471,7 @@ feed_start(struct app *app)
 	if (db_db_now(app->db, &dbnow) != DB_OK)
 		return -1;
 	memset(app->cache, 0, CODE_CACHE_SLOTS * sizeof(*app->cache));
+	memset(app->neg, 0, CODE_NEG_SLOTS * sizeof(*app->neg));
 	app->feed_since = dbnow - CODE_FEED_OVERLAP;
 	app->feed_ok = mono_s(app);
 	app->feed_on = 1;

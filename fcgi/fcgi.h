@@ -32,6 +32,14 @@
 					   at start, newest first */
 #define CODE_CACHE_MAX_AGE	3600	/* s an entry is kept however quiet
 					   the change feed (deleted codes) */
+#define CODE_NEG_SLOTS		8192	/* unknown codes remembered per
+					   worker, apart from the known ones,
+					   12 bytes each */
+#define CODE_NEG_WAYS		8	/* entries per set of that table */
+#define CODE_MISS_RATE		50	/* database reads per second and
+					   worker for codes the caches do not
+					   answer ... */
+#define CODE_MISS_BURST		100	/* ... with bursts of this many */
 #define CODE_FEED_MS		1000	/* changed codes are polled this often */
 #define CODE_FEED_OVERLAP	5	/* s of changes read again each poll:
 					   a change committed this late is
@@ -170,6 +178,13 @@ struct code_entry {
 					   second it was read, mod 2^22 */
 };
 
+/* A code the database did not know, remembered for code_cache_seconds. */
+struct code_neg {
+	uint32_t	 key_lo;	/* code_key(): 0 and 0 is a free entry */
+	uint32_t	 key_hi;
+	uint32_t	 loaded;	/* monotonic second it was read */
+};
+
 /* Clicks counted since the last flush, per code and UTC day. */
 struct click_entry {
 	uint64_t	 key;		/* code_key() of the code; 0: free */
@@ -188,7 +203,13 @@ struct app {
 	char *const	*domains;	/* disposable domains, sorted */
 	size_t		 ndomains;
 	struct code_entry *cache;	/* CODE_CACHE_SLOTS */
-	struct code_entry scratch;	/* the answer for an uncacheable code */
+	struct code_entry scratch;	/* the answer for an uncacheable or
+					   unknown code */
+	struct code_neg	*neg;		/* CODE_NEG_SLOTS unknown codes */
+	int64_t		 miss_tat_ms;	/* the miss budget: when it is whole
+					   again (monotonic ms) */
+	uint64_t	 code_reads;	/* database reads for a code */
+	uint64_t	 code_shed;	/* lookups over the budget */
 	struct code_brief *feedbuf;	/* CODE_FEED_MAX, also for loading */
 	int		 feed_on;	/* every cached entry is followed */
 	size_t		 sweep;		/* next entry the sweep looks at */
@@ -290,6 +311,7 @@ void		 metrics_close(struct metrics *);
 void		 metrics_request(struct metrics *, enum route, int status,
 		    int64_t usec);
 void		 metrics_worker_exit(struct metrics *);
+void		 metrics_code_read(struct metrics *, int shed);
 char		*metrics_render(struct metrics *, const struct outbox_counts *,
 		    int dbup, const char *dir, size_t *len);
 

@@ -96,7 +96,9 @@ h_landing(struct app *app, const struct input *in, struct http_resp *rs)
 			now = app->now();
 			/* Known, and neither expired nor disabled by now. */
 			ok = now < (int64_t)e->until;
-			if (ok)
+			/* SPEC 4: a HEAD (a link checker, a preview) is no
+			 * click. */
+			if (ok && !in->head)
 				click_count(app, code);
 		} else
 			ok = 1;

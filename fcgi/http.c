@@ -687,8 +687,117 @@ json_extension(const char *s, size_t len)
 }
 
 /*
+ * Counts the members of each object of the JSON text "s" (valid JSON:
+ * json-c took it), in the order the objects open, into "counts" (room
+ * for "max").  Returns how many objects there are, or -1 if more than
+ * "max" or nested deeper than MAX_JSON_DEPTH.
+ */
+static long
+json_member_counts(const char *s, size_t len, uint32_t *counts, size_t max)
+{
+	long	 stack[MAX_JSON_DEPTH + 1];	/* object index, -1: array */
+	size_t	 i, depth = 0, n = 0;
+
+	for (i = 0; i < len; i++)
+		switch (s[i]) {
+		case '"':
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			break;
+		case '{':
+			if (depth > MAX_JSON_DEPTH || n == max)
+				return -1;
+			counts[n] = 0;
+			stack[depth++] = (long)n++;
+			break;
+		case '[':
+			if (depth > MAX_JSON_DEPTH)
+				return -1;
+			stack[depth++] = -1;
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			break;
+		case ':':
+			if (depth > 0 && stack[depth - 1] >= 0)
+				counts[stack[depth - 1]]++;
+			break;
+		default:
+			break;
+		}
+	return (long)n;
+}
+
+/*
+ * Walks the tree in the order its objects opened in the text and
+ * compares each object's size with its member count there.  Returns 0 if
+ * every one matches, else -1.
+ */
+static int
+json_counts_match(json_object *o, const uint32_t *counts, size_t n,
+    size_t *next)
+{
+	size_t	 i, len;
+
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		if (*next >= n || (size_t)json_object_object_length(o) !=
+		    counts[(*next)++])
+			return -1;
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			if (json_counts_match(v, counts, n, next) == -1)
+				return -1;
+		}
+		return 0;
+	case json_type_array:
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++)
+			if (json_counts_match(json_object_array_get_idx(o, i),
+			    counts, n, next) == -1)
+				return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Returns 1 if an object of the text has a key twice, 0 if none, -1 if
+ * out of memory.  json-c keeps the last value of a repeated key without a
+ * word, while another parser (a signer's, a proxy's) may keep the first:
+ * the two would read different bodies.  The text is counted, not parsed
+ * again: json-c keeps members in the order they came and a repeated key
+ * in its first place, so up to the first object with a repeated key the
+ * tree's objects come in the text's order, and that object is smaller in
+ * the tree than in the text.  A key json-c cannot tell apart from
+ * another (one with a NUL in it) counts as a repeat too.
+ */
+static int
+json_dup_keys(const char *s, size_t len, json_object *root)
+{
+	uint32_t	*counts;
+	size_t		 max = len / 2 + 1, next = 0;
+	long		 n;
+	int		 rc = 1;
+
+	if ((counts = calloc(max, sizeof(*counts))) == NULL)
+		return -1;
+	if ((n = json_member_counts(s, len, counts, max)) >= 0 &&
+	    json_counts_match(root, counts, (size_t)n, &next) == 0 &&
+	    next == (size_t)n)
+		rc = 0;
+	free(counts);
+	return rc;
+}
+
+/*
  * Parses the body as JSON with the depth limit.  The whole body must be
- * one JSON value (surrounding whitespace allowed).  Returns the tree, or
+ * one JSON value (surrounding whitespace allowed), with no key twice in
+ * an object (400 duplicate_key).  Returns the tree, or
  * NULL with 400 filled in.
  */
 static json_object *
@@ -741,7 +850,24 @@ body_parse(const struct http_req *rq, struct http_resp *rs)
 		json_object_put(root);
 		root = NULL;
 		http_error(rs, 400, "invalid_json", msg);
+		goto out;
 	}
+	switch (json_dup_keys(rq->body, rq->bodysz, root)) {
+	case 0:
+		break;
+	case 1:
+		json_object_put(root);
+		root = NULL;
+		http_error(rs, 400, "duplicate_key",
+		    "an object of the body has the same key twice");
+		break;
+	default:
+		json_object_put(root);
+		root = NULL;
+		http_error(rs, 500, "internal", "out of memory");
+		break;
+	}
+out:
 	json_tokener_free(tok);
 	return root;
 }

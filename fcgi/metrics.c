@@ -58,11 +58,58 @@ struct metrics_shm {
 	uint64_t	 hist[ROUTE__MAX + 1][HIST__MAX + 1];	/* not cumulative */
 	uint64_t	 sum_us[ROUTE__MAX + 1];
 	uint64_t	 worker_restarts;
+	uint64_t	 code_reads;	/* database reads for a landing code */
+	uint64_t	 code_shed;	/* ... not made: over the budget */
 };
 
 struct metrics {
 	struct metrics_shm *shm;
 };
+
+/*
+ * Opens the counters' file, never through a symbolic link (O_NOFOLLOW),
+ * and only as a plain file with one name, our own unless we are root: a
+ * link planted in metrics_dir would otherwise have the supervisor (root,
+ * before it drops privileges) truncate and write whatever it points at.
+ * Mode 0640, whatever the umask or an earlier run left.
+ * Returns the descriptor, or -1 with "err" set.
+ */
+static int
+shm_file_open(const char *path, char *err, size_t errsz)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0640)) == -1) {
+		snprintf(err, errsz, "%s: %s%s", path, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link: remove it)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		snprintf(err, errsz, "%s: not a plain file with one name: "
+		    "remove it", path);
+		goto fail;
+	}
+	if (st.st_uid != geteuid() && geteuid() != 0) {
+		snprintf(err, errsz, "%s: owned by uid %ld, not by this "
+		    "process's %ld: remove it", path, (long)st.st_uid,
+		    (long)geteuid());
+		goto fail;
+	}
+	if ((st.st_mode & 07777) != 0640 && fchmod(fd, 0640) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
 
 /*
  * Maps the counters: the file METRICS_FILE in "dir" (created, and reset
@@ -96,13 +143,15 @@ metrics_open(const char *dir, char *err, size_t errsz)
 			free(m);
 			return NULL;
 		}
-		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) ==
-		    -1 || ftruncate(fd, sizeof(*shm)) == -1 ||
+		if ((fd = shm_file_open(path, err, errsz)) == -1) {
+			free(m);
+			return NULL;
+		}
+		if (ftruncate(fd, sizeof(*shm)) == -1 ||
 		    (shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
 		    MAP_SHARED, fd, 0)) == MAP_FAILED) {
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			if (fd != -1)
-				close(fd);
+			close(fd);
 			free(m);
 			return NULL;
 		}
@@ -165,6 +214,15 @@ metrics_worker_exit(struct metrics *m)
 		    __ATOMIC_RELAXED);
 }
 
+/* Counts a database read for a landing code, or one not made ("shed"). */
+void
+metrics_code_read(struct metrics *m, int shed)
+{
+	if (m != NULL)
+		__atomic_fetch_add(shed ? &m->shm->code_shed :
+		    &m->shm->code_reads, 1, __ATOMIC_RELAXED);
+}
+
 static uint64_t
 ld(const uint64_t *p)
 {
@@ -180,6 +238,44 @@ prom_filter(const struct dirent *d)
 	    strcmp(d->d_name + n - 5, ".prom") == 0;
 }
 
+/*
+ * Reads a *.prom file of up to MAX_PROM_FILE bytes, if it is a plain file
+ * reached without a symbolic link: a link there would publish what it
+ * points at (the configuration, say) on /metrics.  Returns the malloc'd
+ * text with its length, or NULL.
+ */
+static char *
+prom_read(const char *path, size_t *len)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (buf = malloc(MAX_PROM_FILE)) == NULL)
+		goto out;
+	while (got < MAX_PROM_FILE && (n = read(fd, buf + got,
+	    MAX_PROM_FILE - got)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	*len = got;
+out:
+	close(fd);
+	return buf;
+}
+
 /* Appends the *.prom files of "dir", each up to MAX_PROM_FILE bytes. */
 static void
 prom_files(FILE *f, const char *dir)
@@ -193,13 +289,11 @@ prom_files(FILE *f, const char *dir)
 	for (i = 0; i < n; i++) {
 		char	 path[CONF_STR + 300], *buf;
 		size_t	 len;
-		char	 err[64];
 
 		if (i < MAX_PROM_FILES) {
 			snprintf(path, sizeof(path), "%s/%s", dir,
 			    list[i]->d_name);
-			if ((buf = file_read(path, MAX_PROM_FILE, &len, err,
-			    sizeof(err))) != NULL) {
+			if ((buf = prom_read(path, &len)) != NULL) {
 				fwrite(buf, 1, len, f);
 				if (len > 0 && buf[len - 1] != '\n')
 					fputc('\n', f);
@@ -276,6 +370,16 @@ metrics_render(struct metrics *m, const struct outbox_counts *oc, int dbup,
 	    "# TYPE referd_fcgi_worker_restarts_total counter\n"
 	    "referd_fcgi_worker_restarts_total %" PRIu64 "\n",
 	    m != NULL ? ld(&m->shm->worker_restarts) : 0);
+	fprintf(f, "# HELP referd_code_db_reads_total Database reads for a "
+	    "landing code that neither code cache answered.\n"
+	    "# TYPE referd_code_db_reads_total counter\n"
+	    "referd_code_db_reads_total %" PRIu64 "\n"
+	    "# HELP referd_code_db_reads_shed_total Such reads not made: over "
+	    "the budget, answered as in an outage.\n"
+	    "# TYPE referd_code_db_reads_shed_total counter\n"
+	    "referd_code_db_reads_shed_total %" PRIu64 "\n",
+	    m != NULL ? ld(&m->shm->code_reads) : 0,
+	    m != NULL ? ld(&m->shm->code_shed) : 0);
 	fprintf(f, "# HELP referd_database_up Whether the database answered "
 	    "this scrape.\n# TYPE referd_database_up gauge\n"
 	    "referd_database_up %d\n", dbup ? 1 : 0);

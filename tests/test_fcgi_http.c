@@ -408,10 +408,45 @@ event(const char *id, const char *body, int status, const char *code)
 	expect(&r, status, code);
 }
 
-#define EV(id, extra) "{\"id\":\"" id "\",\"type\":\"order.completed\"," \
-	"\"user_id\":5,\"order_id\":\"o-1\",\"amount\":\"25.00\"," \
-	"\"currency\":\"USD\",\"occurred_at\":\"2025-01-31T12:00:00Z\"" \
-	extra "}"
+/*
+ * An event body: the default fields with "key" set to the raw JSON "val"
+ * (replaced in place, or added if it is a new key; NULL: none changed).
+ * The text is in a static buffer.
+ */
+static const char *
+EV(const char *id, const char *key, const char *val)
+{
+	static char	 buf[1024];
+	const char	*f[][2] = {
+		{ "id", NULL }, { "type", "\"order.completed\"" },
+		{ "user_id", "5" }, { "order_id", "\"o-1\"" },
+		{ "amount", "\"25.00\"" }, { "currency", "\"USD\"" },
+		{ "occurred_at", "\"2025-01-31T12:00:00Z\"" },
+	};
+	char		 idv[128];
+	size_t		 i, n = sizeof(f) / sizeof(f[0]), off = 0;
+	int		 added = key == NULL;
+
+	snprintf(idv, sizeof(idv), "\"%s\"", id);
+	f[0][1] = idv;
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "{");
+	for (i = 0; i < n; i++) {
+		const char *v = f[i][1];
+
+		if (key != NULL && strcmp(key, f[i][0]) == 0) {
+			v = val;
+			added = 1;
+		}
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    "%s\"%s\":%s", i ? "," : "", f[i][0], v);
+	}
+	if (!added)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    ",\"%s\":%s", key, val);
+	snprintf(buf + off, sizeof(buf) - off, "}");
+	assert_true(off < sizeof(buf) - 1);
+	return buf;
+}
 
 static void
 test_events(void **state)
@@ -443,28 +478,84 @@ test_events(void **state)
 	r.content_type = "text/plain";
 	expect(&r, 415, "unsupported_media_type");
 
-	event("ev-1", EV("ev-1", ""), 503, "database_unavailable");
-	event("ev-2", EV("ev-1", ""), 422, "event_id_mismatch");
-	event("ev-3", EV("ev-3", ",\"payment_fingerprint\":\"pf\""), 503,
+	event("ev-1", EV("ev-1", NULL, NULL), 503, "database_unavailable");
+	event("ev-2", EV("ev-1", NULL, NULL), 422, "event_id_mismatch");
+	event("ev-3", EV("ev-3", "payment_fingerprint", "\"pf\""), 503,
 	    "database_unavailable");
 	event("ev-4", "{\"id\":\"ev-4\"}", 422, "missing_field");
-	event("ev-5", EV("ev-5", ",\"amount\":25"), 422, "invalid_amount");
-	event("ev-6", EV("ev-6", ",\"amount\":\"25.001\""), 422,
+	event("ev-5", EV("ev-5", "amount", "25"), 422, "invalid_amount");
+	event("ev-6", EV("ev-6", "amount", "\"25.001\""), 422,
 	    "invalid_amount");
-	event("ev-7", EV("ev-7", ",\"amount\":\"-1.00\""), 422,
+	event("ev-7", EV("ev-7", "amount", "\"-1.00\""), 422,
 	    "invalid_amount");
-	event("ev-8", EV("ev-8", ",\"currency\":\"usd\""), 422,
+	event("ev-8", EV("ev-8", "currency", "\"usd\""), 422,
 	    "invalid_currency");
-	event("ev-9", EV("ev-9", ",\"occurred_at\":\"yesterday\""), 422,
+	event("ev-9", EV("ev-9", "occurred_at", "\"yesterday\""), 422,
 	    "invalid_time");
-	event("ev-10", EV("ev-10", ",\"user_id\":\"x\""), 422,
+	event("ev-10", EV("ev-10", "user_id", "\"x\""), 422,
 	    "invalid_user_id");
-	event("ev-11", EV("ev-11", ",\"type\":\"order completed\""), 422,
+	event("ev-11", EV("ev-11", "type", "\"order completed\""), 422,
 	    "invalid_field");
-	event("ev-12", EV("ev-12", ",\"order_id\":\"a\\u0000\""), 422,
+	event("ev-12", EV("ev-12", "order_id", "\"a\\u0000\""), 422,
 	    "invalid_utf8");
-	event("ev-13", EV("ev-13", ",\"order_id\":\"\""), 422,
+	event("ev-13", EV("ev-13", "order_id", "\"\""), 422,
 	    "missing_field");
+	/* Signed, but two amounts: the signer may have meant the first. */
+	event("ev-14", "{\"id\":\"ev-14\",\"type\":\"order.completed\","
+	    "\"user_id\":5,\"order_id\":\"o-1\",\"amount\":\"1.00\","
+	    "\"currency\":\"USD\",\"occurred_at\":\"2025-01-31T12:00:00Z\","
+	    "\"amount\":\"999.00\"}", 400, "duplicate_key");
+	event("ev-15", "{\"id\":\"ev-15\",\"id\":\"ev-15\"}", 400,
+	    "duplicate_key");
+}
+
+/*
+ * A key twice in one object is refused on every JSON body, wherever the
+ * object is; the same key in two objects is not a repeat.
+ */
+static void
+test_duplicate_keys(void **state)
+{
+	static const char *const dup[] = {
+		"{\"user_id\":1,\"user_id\":2}",
+		"{\"user_id\":1,\"email\":\"a@b.c\",\"user_id\":1}",
+		"{\"user_id\":1,\"us\\u0065r_id\":2}",
+		"{\"user_id\":1,\"x\":{\"a\":1,\"a\":2}}",
+		"{\"user_id\":1,\"x\":[{\"a\":1},{\"b\":1,\"b\":[]}]}",
+		"{\"x\":{\"a\":{\"q\":1}},\"user_id\":1,\"x\":2}",
+		"{\"x\":2,\"user_id\":1,\"x\":{\"a\":{\"q\":1}}}",
+		"{\"x\":{\"a\":{\"q\":1,\"q\":1}},\"user_id\":1,\"x\":2}",
+		"{\"a\\u0000b\":1,\"a\":2,\"user_id\":1}",
+		"{\"user_id\":1,\"\":1,\"\":2}",
+		"[[[[[[[[[[{\"k\":1,\"k\":1}]]]]]]]]]]",
+	};
+	static const char *const fine[] = {
+		"{\"user_id\":1,\"x\":{\"user_id\":2}}",
+		"{\"user_id\":1,\"x\":[{\"a\":1},{\"a\":2}]}",
+		"{\"user_id\":1,\"x\":\"a\\\":1,\\\"a\"}",
+		"{\"user_id\":1,\"k:\":\"v:{\",\"x\":{},\"y\":[]}",
+		"{\"user_id\":1,\"A\":1,\"a\":1}",
+		"{\"user_id\":1,\"a\\\\\":1,\"a\":1}",
+		"{\"user_id\":1,\"x\":{\"a\":{\"b\":1},\"b\":{\"a\":1}}}",
+	};
+	struct http_req	 r;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+		print_message("refused: %s\n", dup[i]);
+		signup(dup[i], 400, "duplicate_key");
+	}
+	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		print_message("taken: %s\n", fine[i]);
+		signup(fine[i], 503, "database_unavailable");
+	}
+	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " ADMIN_KEY,
+	    "{\"reason\":\"fraud\",\"reason\":\"\"}");
+	expect(&r, 400, "duplicate_key");
+	r.body = "{\"reason\":\"fraud\"}";
+	r.bodysz = strlen(r.body);
+	expect(&r, 503, "database_unavailable");
 }
 
 static void
@@ -560,6 +651,154 @@ test_landing(void **state)
 	assert_int_equal(clicks_flush(&app), -1);
 	assert_int_equal(app.nclicks, 1);
 	assert_int_equal(clicks_due_ms(&app), 1000);
+}
+
+/* The clicks buffered for "code", all days. */
+static uint32_t
+clicks_of(const char *code)
+{
+	uint64_t	 k = code_key(code);
+	uint32_t	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < CLICK_BUF_SLOTS; i++)
+		if (app.clicks[i].key == k)
+			n += app.clicks[i].n;
+	return n;
+}
+
+/* Serves a landing; returns its status, *cookie whether it set one. */
+static int
+land(const char *method, const char *uri, int *cookie)
+{
+	struct http_req		 r = rq(method, uri);
+	struct http_resp	 rs;
+	int			 st;
+
+	http_serve(&app, &r, &rs);
+	st = rs.status;
+	*cookie = rs.cookie != NULL;
+	http_resp_free(&rs);
+	return st;
+}
+
+/* A well-formed code that no one minted: "Q" then 7 of base 36 of n. */
+static void
+random_code(uint64_t n, char out[CODE_LEN + 1])
+{
+	size_t	 i;
+
+	out[0] = 'Q';
+	for (i = CODE_LEN - 1; i > 0; i--) {
+		out[i] = CODE_ALPHABET[n % 36];
+		n /= 36;
+	}
+	out[CODE_LEN] = '\0';
+}
+
+/*
+ * SPEC 4: HEAD lands like GET but counts no click.  Unknown codes live
+ * apart from known ones: a flood of them displaces none, a repeated one
+ * costs no database read for code_cache_seconds, and the database reads
+ * for codes neither table answers are metered.
+ */
+static void
+test_landing_flood(void **state)
+{
+	static const char *const known[] = {
+		"KN0WN001", "KN0WN002", "KN0WN003", "KN0WN004",
+	};
+	struct code_row		 row;
+	const struct code_entry	*e;
+	enum db_rc		 rc;
+	char			 code[CODE_LEN + 1], uri[64];
+	uint64_t		 reads, shed;
+	size_t			 i;
+	int			 cookie;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		code_cache_put(&app, &row, known[i], 1);
+
+	/* HEAD: a redirect with the cookie, and no click. */
+	assert_int_equal(clicks_of("KN0WN001"), 0);
+	assert_int_equal(land("HEAD", "/r/KN0WN001", &cookie), 302);
+	assert_true(cookie);
+	assert_int_equal(clicks_of("KN0WN001"), 0);
+	assert_int_equal(land("GET", "/r/KN0WN001", &cookie), 302);
+	assert_true(cookie);
+	assert_int_equal(clicks_of("KN0WN001"), 1);
+	assert_int_equal(land("HEAD", "/r/kn0wn001", &cookie), 302);
+	assert_int_equal(clicks_of("KN0WN001"), 1);
+
+	/* 200,000 unknown answers, 24 times the negative table: every
+	 * known code is still answered from the cache. */
+	for (i = 0; i < 200000; i++) {
+		random_code(i * 7919, code);
+		code_cache_put(&app, &row, code, 0);
+	}
+	reads = app.code_reads;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		e = code_cache_get(&app, known[i], &rc);
+		assert_non_null(e);
+		assert_int_not_equal(e->until, 0);
+	}
+	/* The newest unknown codes are answered without the database. */
+	for (i = 200000 - 100; i < 200000; i++) {
+		random_code(i * 7919, code);
+		e = code_cache_get(&app, code, &rc);
+		assert_non_null(e);
+		assert_int_equal(e->until, 0);
+		snprintf(uri, sizeof(uri), "/r/%s", code);
+		assert_int_equal(land("GET", uri, &cookie), 302);
+		assert_false(cookie);
+	}
+	assert_int_equal(app.code_reads, reads);
+
+	/* A code that comes to exist leaves the unknown codes. */
+	random_code((200000 - 1) * 7919, code);
+	code_cache_put(&app, &row, code, 1);
+	e = code_cache_get(&app, code, &rc);
+	assert_int_not_equal(e->until, 0);
+	code_cache_put(&app, &row, "KN0WN004", 0);	/* deleted */
+	e = code_cache_get(&app, "KN0WN004", &rc);
+	assert_int_equal(e->until, 0);
+	assert_int_equal(app.code_reads, reads);
+
+	/* Codes neither table knows: the database (away here) is asked
+	 * CODE_MISS_BURST times at once, then CODE_MISS_RATE a second; the
+	 * rest are answered as in an outage (cookie, no click). */
+	fake_ms += 10000;		/* a whole budget */
+	shed = app.code_shed;
+	for (i = 0; i < 3 * CODE_MISS_BURST; i++) {
+		random_code(1000000000 + i, code);
+		snprintf(uri, sizeof(uri), "/r/%s", code);
+		assert_int_equal(land("GET", uri, &cookie), 302);
+		assert_true(cookie);
+		assert_int_equal(clicks_of(code), 0);
+	}
+	assert_int_equal(app.code_reads - reads, CODE_MISS_BURST);
+	assert_int_equal(app.code_shed - shed, 2 * CODE_MISS_BURST);
+	fake_ms += 1000;
+	for (i = 0; i < 3 * CODE_MISS_RATE; i++) {
+		random_code(2000000000 + i, code);
+		(void)code_cache_get(&app, code, &rc);
+	}
+	assert_int_equal(app.code_reads - reads,
+	    CODE_MISS_BURST + CODE_MISS_RATE);
+	/* A known code read too long ago, over the budget: its entry
+	 * answers (cookie and click). */
+	assert_int_equal(land("GET", "/r/KN0WN002", &cookie), 302);
+	assert_true(cookie);
+	assert_int_equal(clicks_of("KN0WN002"), 1);
+
+	/* Unknown answers last code_cache_seconds, then are asked again. */
+	fake_ms += 10000;
+	reads = app.code_reads;
+	random_code(199999 * 7919 - 7919, code);
+	(void)code_cache_get(&app, code, &rc);
+	assert_int_equal(app.code_reads, reads + 1);
 }
 
 /*
@@ -775,7 +1014,9 @@ main(void)
 		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_signup_validators),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_landing),
+		cmocka_unit_test(test_landing_flood),
 		cmocka_unit_test(test_request_id),
 		cmocka_unit_test(test_error_body),
 		cmocka_unit_test(test_click_flusher),
