@@ -381,7 +381,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (conf_load(&conf, cfile, err, sizeof(err)) == -1) {
+	if (conf_load_role(&conf, cfile, CONF_ROLE_MIGRATE, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "referd-migrate: %s\n", err);
 		return 1;
 	}
