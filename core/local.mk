@@ -1,6 +1,7 @@
 # core/: domain logic, no I/O.  Built into libreferd.a with sql/.
 noinst_LIBRARIES += libreferd.a
-libreferd_a_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(CRYPTO_CFLAGS)
+libreferd_a_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(JSONC_CFLAGS) \
+	$(CRYPTO_CFLAGS)
 libreferd_a_SOURCES = \
 	core/core.h \
 	core/attr.c \

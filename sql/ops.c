@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "sql.h"
 
 #define CODE_MINT_TRIES	8	/* collisions of random codes before giving up */
@@ -470,24 +472,60 @@ referral_fetch(struct db *db, enum stmt s, struct referral_row *r)
 	return rc;
 }
 
-/* The JSON of a reward message; every value is generated, none is input. */
-static void
+/*
+ * Writes into "buf" (sz bytes) the JSON of a reward message (SPEC section
+ * 6), made with json-c so that every value is escaped whatever it holds:
+ * {"event","reward_id","referral_id","user_id","role","type","amount",
+ * "currency","issued_at"}, in that order, without blanks.  Returns 0, or
+ * -1 if memory fails or the text does not fit.
+ */
+int
 reward_payload(char *buf, size_t sz, const char *event, int64_t reward,
     int64_t referral, int64_t user, const char *role,
     const struct reward_def *def, int64_t now)
 {
-	char	 amount[32], ts[32];
-	time_t	 t = (time_t)now;
-	struct tm tm;
+	json_object	*o;
+	const char	*text;
+	char		 amount[32], ts[32];
+	time_t		 t = (time_t)now;
+	struct tm	 tm;
+	size_t		 len;
+	int		 rc = -1;
 
-	money_format(def->amount, amount, sizeof(amount));
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(buf, sz, "{\"event\":\"%s\",\"reward_id\":%" PRId64
-	    ",\"referral_id\":%" PRId64 ",\"user_id\":%" PRId64
-	    ",\"role\":\"%s\",\"type\":\"%s\",\"amount\":\"%s\""
-	    ",\"currency\":\"%s\",\"issued_at\":\"%s\"}", event, reward,
-	    referral, user, role, def->type, amount, def->currency, ts);
+	if (money_format(def->amount, amount, sizeof(amount)) == -1 ||
+	    gmtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	if (json_object_object_add(o, "event",
+	    json_object_new_string(event)) != 0 ||
+	    json_object_object_add(o, "reward_id",
+	    json_object_new_int64(reward)) != 0 ||
+	    json_object_object_add(o, "referral_id",
+	    json_object_new_int64(referral)) != 0 ||
+	    json_object_object_add(o, "user_id",
+	    json_object_new_int64(user)) != 0 ||
+	    json_object_object_add(o, "role",
+	    json_object_new_string(role)) != 0 ||
+	    json_object_object_add(o, "type",
+	    json_object_new_string(def->type)) != 0 ||
+	    json_object_object_add(o, "amount",
+	    json_object_new_string(amount)) != 0 ||
+	    json_object_object_add(o, "currency",
+	    json_object_new_string(def->currency)) != 0 ||
+	    json_object_object_add(o, "issued_at",
+	    json_object_new_string(ts)) != 0)
+		goto out;
+	if ((text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL ||
+	    (len = strlen(text)) >= sz)
+		goto out;
+	memcpy(buf, text, len + 1);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
 }
 
 static enum db_rc
@@ -539,9 +577,12 @@ reward_issue_in(struct db *db, const struct referral_row *r, int64_t now)
 		if (rc != DB_OK)
 			return rc == DB_DUP ? DB_RETRY : rc;
 		id = db_insert_id(db, STMT_REWARD_INSERT);
-		reward_payload(payload, sizeof(payload), "reward.issued", id,
-		    r->id, parties[i].user, parties[i].role, parties[i].def,
-		    now);
+		if (reward_payload(payload, sizeof(payload), "reward.issued",
+		    id, r->id, parties[i].user, parties[i].role,
+		    parties[i].def, now) == -1) {
+			db_log("%s: reward %" PRId64 ": payload", __func__, id);
+			return DB_ERR;
+		}
 		if ((rc = outbox_insert(db, id, "reward.issued", "reward",
 		    payload, parties[i].def->type, now)) != DB_OK)
 			return rc == DB_DUP ? DB_RETRY : rc;
@@ -605,8 +646,13 @@ void_in(struct db *db, const struct referral_row *r, enum ref_event ev,
 		snprintf(def.currency, sizeof(def.currency), "%s",
 		    rw[i].currency);
 		def.amount = rw[i].amount;
-		reward_payload(payload, sizeof(payload), "reward.revoked",
-		    rw[i].id, r->id, rw[i].user_id, rw[i].role, &def, now);
+		if (reward_payload(payload, sizeof(payload), "reward.revoked",
+		    rw[i].id, r->id, rw[i].user_id, rw[i].role, &def,
+		    now) == -1) {
+			db_log("%s: reward %" PRId64 ": payload", __func__,
+			    rw[i].id);
+			return DB_ERR;
+		}
 		if ((rc = outbox_insert(db, rw[i].id, "reward.revoked",
 		    "revoke", payload, rw[i].type, now)) != DB_OK)
 			return rc == DB_DUP ? DB_RETRY : rc;

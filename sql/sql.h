@@ -341,6 +341,9 @@ enum db_rc	 db_referral_get(struct db *, int64_t id,
 enum db_rc	 db_stats_get(struct db *, int64_t user, struct stats_row *);
 enum db_rc	 db_clicks_add(struct db *, const char *code, int64_t day,
 		    int64_t n);
+int		 reward_payload(char *buf, size_t sz, const char *event,
+		    int64_t reward, int64_t referral, int64_t user,
+		    const char *role, const struct reward_def *, int64_t now);
 
 /* The landing cache's view of a code (fcgi/cache.c). */
 struct code_brief {

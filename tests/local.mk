@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/test_conf \
 	tests/test_fsm \
 	tests/test_money \
+	tests/test_payload \
 	tests/test_sig \
 	tests/test_sqlsplit \
 	tests/test_util
@@ -28,6 +29,10 @@ tests_test_fsm_LDADD = $(UNIT_LDADD)
 tests_test_money_SOURCES = tests/test_money.c
 tests_test_money_CFLAGS = $(UNIT_CFLAGS)
 tests_test_money_LDADD = $(UNIT_LDADD)
+tests_test_payload_SOURCES = tests/test_payload.c
+tests_test_payload_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(JSONC_CFLAGS)
+tests_test_payload_CFLAGS = $(UNIT_CFLAGS)
+tests_test_payload_LDADD = $(UNIT_LDADD)
 tests_test_sig_SOURCES = tests/test_sig.c
 tests_test_sig_CFLAGS = $(UNIT_CFLAGS)
 tests_test_sig_LDADD = $(UNIT_LDADD)
