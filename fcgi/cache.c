@@ -342,6 +342,11 @@ app_init(struct app *app, const struct conf *conf, struct db *db,
 	app->mono_ms = clock_mono_ms;
 	if (sig_key_parse(conf->webhook_secret, &app->whkey) == -1)
 		return -1;
+	for (app->nwhkey_more = 0; app->nwhkey_more <
+	    conf->webhook_secret_moresz; app->nwhkey_more++)
+		if (sig_key_parse(conf->webhook_secret_more[app->nwhkey_more],
+		    &app->whkey_more[app->nwhkey_more]) == -1)
+			return -1;
 	if ((app->cache = calloc(CODE_CACHE_SLOTS, sizeof(*app->cache))) ==
 	    NULL ||
 	    (app->neg = calloc(CODE_NEG_SLOTS, sizeof(*app->neg))) == NULL ||

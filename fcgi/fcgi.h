@@ -199,7 +199,9 @@ struct app {
 	const struct conf *conf;
 	struct db	*db;
 	struct db	*sdb;		/* stats: replica, or db itself */
-	struct sig_key	 whkey;
+	struct sig_key	 whkey;		/* webhook_secret */
+	struct sig_key	 whkey_more[MAX_SECRETS - 1]; /* its rotation values */
+	size_t		 nwhkey_more;
 	char *const	*domains;	/* disposable domains, sorted */
 	size_t		 ndomains;
 	struct code_entry *cache;	/* CODE_CACHE_SLOTS */

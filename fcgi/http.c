@@ -467,6 +467,7 @@ webhook_check(struct app *app, const struct http_req *rq,
     struct http_resp *rs)
 {
 	enum sig_rc	 rc;
+	size_t		 i;
 
 	if (rq->wh_id == NULL || rq->wh_ts == NULL || rq->wh_sig == NULL)
 		return http_error(rs, 401, "invalid_signature",
@@ -478,6 +479,10 @@ webhook_check(struct app *app, const struct http_req *rq,
 		    "webhook-id must be 1 to 128 printable ASCII characters");
 	rc = sig_verify(&app->whkey, rq->wh_id, rq->wh_ts, rq->body,
 	    rq->bodysz, rq->wh_sig, app->now());
+	/* Rotation: a signature made with any webhook_secret will do. */
+	for (i = 0; rc == SIG_MISMATCH && i < app->nwhkey_more; i++)
+		rc = sig_verify(&app->whkey_more[i], rq->wh_id, rq->wh_ts,
+		    rq->body, rq->bodysz, rq->wh_sig, app->now());
 	switch (rc) {
 	case SIG_OK:
 		return 0;

@@ -448,6 +448,43 @@ EV(const char *id, const char *key, const char *val)
 	return buf;
 }
 
+/*
+ * Rotation: with a second webhook_secret, a signature made with either
+ * passes the check (the body then fails validation: 422), one made with
+ * any other key is refused.
+ */
+static void
+test_events_rotation(void **state)
+{
+	static const char	 body[] = "{\"test\": 1}";
+	struct sig_key		 other;
+	struct http_req		 r;
+	char			 sig[SIG_LEN + 1];
+
+	(void)state;
+	assert_int_equal(sig_key_parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAA",
+	    &app.whkey_more[0]), 0);
+	assert_int_equal(sig_key_parse("whsec_BBBBBBBBBBBBBBBBBBBBBBBB",
+	    &other), 0);
+	r = rq_body("POST", "/v1/events", NULL, body);
+	r.wh_id = "evt_rot";
+	r.wh_ts = TS_S;
+	r.wh_sig = sig;
+	assert_int_equal(sig_sign(&app.whkey_more[0], r.wh_id, TS, body,
+	    strlen(body), sig), 0);
+	app.nwhkey_more = 0;
+	expect(&r, 401, "invalid_signature");
+	app.nwhkey_more = 1;
+	expect(&r, 422, "missing_field");
+	assert_int_equal(sig_sign(&app.whkey, r.wh_id, TS, body,
+	    strlen(body), sig), 0);
+	expect(&r, 422, "missing_field");
+	assert_int_equal(sig_sign(&other, r.wh_id, TS, body, strlen(body),
+	    sig), 0);
+	expect(&r, 401, "invalid_signature");
+	app.nwhkey_more = 0;
+}
+
 static void
 test_events(void **state)
 {
@@ -1014,6 +1051,7 @@ main(void)
 		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_signup_validators),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_events_rotation),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_landing),
 		cmocka_unit_test(test_landing_flood),
