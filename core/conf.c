@@ -829,8 +829,9 @@ check_ssl(const struct conf *c, enum conf_keyid mode, enum conf_keyid ca,
 
 /*
  * Checks what a parsed configuration means for the binary of "role":
- * the keys it requires set and well-formed (api keys 16+ characters and
- * different, whsec_ secrets that parse, the dispatcher's reward URLs);
+ * the keys it requires set, and every key set well-formed (api keys 16+
+ * characters and different, whsec_ secrets that parse, the dispatcher's
+ * reward URLs);
  * for every role: no unsafe secret, no secret both ways, URLs, reward
  * types and currencies, TLS modes, and process counts.
  * Returns 0, or -1 with "[FILE[:LINE]: ]key: message" in "err".
@@ -843,7 +844,7 @@ conf_check_role(const struct conf *c, enum conf_role role, char *err,
 	const char		*types[2], *url;
 	enum conf_keyid		 uk;
 	size_t			 i;
-	int			 rc = -1;
+	int			 rc = -1, k;
 
 	if ((unsigned int)role >= CONF_ROLE__MAX)
 		role = CONF_ROLE_ALL;
@@ -852,6 +853,12 @@ conf_check_role(const struct conf *c, enum conf_role role, char *err,
 		goto out;
 	for (i = 0; i < r->nreq; i++)
 		if (check_required(c, r->req[i], err, errsz) == -1)
+			goto out;
+	/* A key the role does not need is still checked if it is set. */
+	for (k = 0; k < K__MAX; k++)
+		if ((keys[k].flags & (KF_WHSEC | KF_APIKEY)) &&
+		    ((const char *)c + keys[k].off)[0] != '\0' &&
+		    check_required(c, (enum conf_keyid)k, err, errsz) == -1)
 			goto out;
 	if (c->api_key[0] != '\0' &&
 	    strcmp(c->api_key, c->admin_api_key) == 0) {

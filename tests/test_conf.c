@@ -540,6 +540,19 @@ test_roles(void **state)
 	assert_int_equal(conf_check_role(c, CONF_ROLE_CONSOLE, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "the same secret as webhook_secret"));
+	/* A key the role does not need is still checked when set. */
+	strcpy(c->webhook_secret, "whsec_###");
+	assert_int_equal(conf_check_role(c, CONF_ROLE_DISPATCH, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "webhook_secret: want whsec_"));
+	strcpy(c->webhook_secret, "");
+	strcpy(c->api_key, "short");
+	assert_int_equal(conf_check_role(c, CONF_ROLE_CONSOLE, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "api_key: missing or shorter"));
+	strcpy(c->api_key, "");
+	assert_int_equal(conf_check_role(c, CONF_ROLE_CONSOLE, err,
+	    sizeof(err)), 0);
 	assert_string_equal(conf_role_name(CONF_ROLE_DISPATCH),
 	    "referd-dispatch");
 	assert_string_equal(conf_role_name(CONF_ROLE__MAX), "unknown");

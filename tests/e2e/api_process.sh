@@ -7,6 +7,9 @@
 # the old one if the new file is bad; SIGTERM stops it cleanly; --help,
 # -t and the start-up errors.
 . "$(dirname "$0")/lib/api.sh"
+# Copies of referd.conf must not be readable by others (or every binary
+# refuses them).
+umask 077
 
 FSOCK=$(conf_get listen)
 WORKERS=$(conf_get workers)

@@ -5,6 +5,9 @@
 # Ctrl-C, SIGTERM and a crash (SIGSEGV) all leave the terminal as it was,
 # and a lost database shows a message and reconnects instead of exiting.
 . "$(dirname "$0")/console_lib.sh"
+# Copies of referd.conf must not be readable by others (or every binary
+# refuses them).
+umask 077
 
 BASE=$(fresh_base 2)
 seed "$BASE" -s

@@ -83,6 +83,7 @@ write_conf_to() {
 	for kv in "$@"; do keys="$keys|${kv%%[ =]*}"; done
 	grep -v -E "^(${keys#|})[[:space:]]*=" "$src" >"$out.tmp"
 	printf '%s\n' "$@" >>"$out.tmp"
+	chmod 600 "$out.tmp"	# others may not read it (every binary checks)
 	mv "$out.tmp" "$out"
 }
 

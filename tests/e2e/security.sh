@@ -20,6 +20,9 @@
 #   - the systemd units of etc/systemd run as an unprivileged user, and
 #     systemd-analyze security --offline scores their exposure.
 . "$(dirname "$0")/lib/api.sh"
+# Copies of referd.conf must not be readable by others (or every binary
+# refuses them).
+umask 077
 
 OUT_SECRET=$(conf_get outbound_secret)
 DB_PASS=$(conf_get db_password)
