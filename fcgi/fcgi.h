@@ -60,6 +60,8 @@
 #define MAX_CONTENT_TYPE	256	/* CONTENT_TYPE we look at */
 #define MAX_BEARER		256	/* Authorization header we look at */
 #define RID_GEN_LEN		24	/* a generated request id */
+#define MAX_CLIENT_ADDR		63	/* REMOTE_ADDR kept for the audit */
+#define MAX_CREDENTIAL		63	/* "admin_api_key:" and 8 hex */
 
 /* HTTP methods the API knows; anything else is "other" and gets 405. */
 enum method {
@@ -107,6 +109,7 @@ struct http_req {
 	const char	*content_type;
 	const char	*authorization;
 	const char	*request_id;	/* X-Request-Id */
+	const char	*remote_addr;	/* REMOTE_ADDR: the web server's peer */
 	const char	*wh_id;		/* webhook-id */
 	const char	*wh_ts;		/* webhook-timestamp */
 	const char	*wh_sig;	/* webhook-signature */
@@ -158,6 +161,11 @@ struct input {
 	char		 seg[MAX_CODE_INPUT + 1]; /* {code} of the path, raw */
 	size_t		 segsz;		/* its length; over the cap: not kept */
 	int		 head;		/* HEAD: no body in the answer */
+	char		 client[MAX_CLIENT_ADDR + 1]; /* REMOTE_ADDR if it is
+					   a printable token, else "" */
+	char		 credential[MAX_CREDENTIAL + 1]; /* the key that
+					   passed: its name and fingerprint,
+					   "" if none */
 	union {
 		struct in_signup signup;
 		struct in_event	 event;

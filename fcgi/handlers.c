@@ -394,17 +394,24 @@ h_referral(struct app *app, const struct input *in, struct http_resp *rs)
 
 /*
  * POST /v1/referrals/{id}/void (admin key): voids it, audit-logged with
- * operator "api"; a rewarded one gets reward.revoked rows in the outbox.
+ * operator "api", the request id, the client address and which key; a
+ * rewarded one gets reward.revoked rows in the outbox.
  * Voiding a voided referral changes nothing and answers the same.
  */
 int
 h_void(struct app *app, const struct input *in, struct http_resp *rs)
 {
 	struct referral_row	 r;
+	struct audit_who	 who = {
+		.request_id = rs->request_id,
+		.client = in->client[0] != '\0' ? in->client : NULL,
+		.credential = in->credential[0] != '\0' ? in->credential :
+		    NULL,
+	};
 	enum db_rc		 rc;
 
-	rc = db_referral_void(app->db, in->id, in->u.vd.reason, "api",
-	    app->now());
+	rc = db_referral_void_by(app->db, in->id, in->u.vd.reason, "api",
+	    &who, app->now());
 	if (rc == DB_NOTFOUND)
 		return http_error(rs, 404, "not_found", "no such referral");
 	if (rc == DB_INVALID)

@@ -419,13 +419,17 @@ route_find(const char *path, size_t len, enum method m, const char **seg,
 
 /*
  * Checks the bearer key for "auth".  Both keys are always compared, in
- * constant time.  Returns 0, 401 or 403 (with the error filled in).
+ * constant time.  Returns 0 with "cred" naming the key that passed for
+ * the audit ("admin_api_key:" or "api_key:" and the first 8 hex digits
+ * of its SHA-256: which key, never the key), or 401 or 403 (with the
+ * error filled in).
  */
 static int
 auth_check(struct app *app, enum auth auth, const char *hdr,
-    struct http_resp *rs)
+    struct http_resp *rs, char cred[MAX_CREDENTIAL + 1])
 {
-	const char	*tok;
+	const char	*tok, *name;
+	char		 fp[65];
 	int		 api, admin;
 
 	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0) {
@@ -437,8 +441,13 @@ auth_check(struct app *app, enum auth auth, const char *hdr,
 		continue;
 	api = ct_streq(tok, app->conf->api_key);
 	admin = ct_streq(tok, app->conf->admin_api_key);
-	if (admin || (api && auth == AUTH_API))
+	if (admin || (api && auth == AUTH_API)) {
+		name = admin ? "admin_api_key" : "api_key";
+		if (sha256_hex(tok, strlen(tok), fp) == -1)
+			fp[0] = '\0';
+		snprintf(cred, MAX_CREDENTIAL + 1, "%s:%.8s", name, fp);
 		return 0;
+	}
 	if (api)
 		return http_error(rs, 403, "forbidden",
 		    "this call needs the admin key");
@@ -952,8 +961,13 @@ http_serve(struct app *app, const struct http_req *rq, struct http_resp *rs)
 		return;
 	}
 	if ((def->auth == AUTH_API || def->auth == AUTH_ADMIN) &&
-	    auth_check(app, def->auth, rq->authorization, rs) != 0)
+	    auth_check(app, def->auth, rq->authorization, rs,
+	    in.credential) != 0)
 		return;
+	if (rq->remote_addr != NULL &&
+	    strlen(rq->remote_addr) <= MAX_CLIENT_ADDR &&
+	    token_valid(rq->remote_addr, strlen(rq->remote_addr)))
+		memcpy(in.client, rq->remote_addr, strlen(rq->remote_addr) + 1);
 
 	switch (def->seg) {
 	case SEG_USER:

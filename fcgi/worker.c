@@ -175,6 +175,8 @@ serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 	    &rq.toolong);
 	rq.authorization = param(fr, "HTTP_AUTHORIZATION", MAX_BEARER,
 	    &rq.toolong);
+	/* Only for the audit: a long one is merely not kept. */
+	rq.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 	rq.wh_id = param(fr, "HTTP_WEBHOOK_ID", MAX_PARAM, &rq.toolong);
 	rq.wh_ts = param(fr, "HTTP_WEBHOOK_TIMESTAMP", MAX_PARAM,
 	    &rq.toolong);

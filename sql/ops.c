@@ -204,12 +204,20 @@ flag_insert(struct db *db, int64_t referral, int64_t user, int64_t referrer,
 	    referrer, rule_name(rule), decision, detail, now);
 }
 
+/*
+ * One audit_log row.  "who" adds the request id, client address and key
+ * of an act over HTTP (NULL, or NULL fields: not recorded).
+ */
 static enum db_rc
 audit_insert(struct db *db, const char *operator, const char *action,
-    int64_t referral, int64_t user, const char *detail, int64_t now)
+    int64_t referral, int64_t user, const char *detail,
+    const struct audit_who *who, int64_t now)
 {
-	return db_exec(db, STMT_AUDIT_INSERT, "lssLLs", now, operator, action,
-	    referral, user, detail);
+	return db_exec(db, STMT_AUDIT_INSERT, "lssLLsSSS", now, operator,
+	    action, referral, user, detail,
+	    who != NULL ? who->request_id : NULL,
+	    who != NULL ? who->client : NULL,
+	    who != NULL ? who->credential : NULL);
 }
 
 struct signup_arg {
@@ -799,7 +807,7 @@ event_refund(struct db *db, const struct event_in *in, int64_t now,
 		out->outcome = OUT_VOIDED;
 		snprintf(out->reason, sizeof(out->reason), "refunded");
 		return audit_insert(db, "system", "refund", r.id, r.referee_id,
-		    in->id, now);
+		    in->id, NULL, now);
 	}
 	if (rc == DB_NOOP || rc == DB_INVALID) {
 		out->outcome = OUT_IGNORED;
@@ -877,6 +885,7 @@ struct referral_arg {
 	int64_t		 id;
 	const char	*reason;
 	const char	*operator;
+	const struct audit_who *who;	/* of an API act, or NULL */
 	int64_t		 now;
 	struct referral_row *row;
 };
@@ -963,23 +972,33 @@ void_fn(struct db *db, void *arg)
 	if ((rc = void_in(db, &r, RE_VOID, a->reason, a->now)) != DB_OK)
 		return rc;
 	return audit_insert(db, a->operator, "void", r.id, r.referee_id,
-	    a->reason, a->now);
+	    a->reason, a->who, a->now);
 }
 
 /*
  * Voids a referral by hand (API or console: the same act), revoking its
- * rewards if it was rewarded, audit-logged with operator and reason.
+ * rewards if it was rewarded, audit-logged with operator and reason, and
+ * with what "who" tells of an API call (may be NULL).
  * Returns DB_OK, DB_NOOP (already void), DB_NOTFOUND, DB_ERR or
  * DB_UNAVAILABLE.
  */
 enum db_rc
+db_referral_void_by(struct db *db, int64_t id, const char *reason,
+    const char *operator, const struct audit_who *who, int64_t now)
+{
+	struct referral_arg	 a = { .id = id, .reason = reason,
+				    .operator = operator, .who = who,
+				    .now = now };
+
+	return db_txn(db, void_fn, &a);
+}
+
+/* db_referral_void_by() for the console and tools: the operator only. */
+enum db_rc
 db_referral_void(struct db *db, int64_t id, const char *reason,
     const char *operator, int64_t now)
 {
-	struct referral_arg	 a = { .id = id, .reason = reason,
-				    .operator = operator, .now = now };
-
-	return db_txn(db, void_fn, &a);
+	return db_referral_void_by(db, id, reason, operator, NULL, now);
 }
 
 static enum db_rc
@@ -1006,7 +1025,7 @@ approve_fn(struct db *db, void *arg)
 	if ((rc = flag_insert(db, r.id, r.referee_id, r.referrer_id,
 	    RULE_MANUAL, "approve", detail, a->now)) != DB_OK ||
 	    (rc = audit_insert(db, a->operator, "approve", r.id, r.referee_id,
-	    r.review_rule, a->now)) != DB_OK)
+	    r.review_rule, a->who, a->now)) != DB_OK)
 		return rc;
 	snprintf(r.review, sizeof(r.review), "approved");
 	rc = reward_issue_in(db, &r, a->now);
@@ -1044,7 +1063,7 @@ flag_fn(struct db *db, void *arg)
 	    a->reason, a->now)) != DB_OK)
 		return rc;
 	return audit_insert(db, a->operator, "flag_user", 0, a->id,
-	    a->reason, a->now);
+	    a->reason, a->who, a->now);
 }
 
 /*

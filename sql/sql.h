@@ -198,6 +198,14 @@ int		 proc_priv_drop(const struct proc_user *, char *err,
 		    size_t errsz);
 
 /* ops.c: the operations of the API, the console and the workers. */
+
+/* What audit_log keeps of an act over HTTP, besides its operator. */
+struct audit_who {
+	const char	*request_id;	/* X-Request-Id as answered */
+	const char	*client;	/* REMOTE_ADDR, NULL: none */
+	const char	*credential;	/* "admin_api_key:<8 hex of SHA-256>" */
+};
+
 struct code_row {
 	int64_t		 user_id;
 	char		 code[CODE_LEN + 1];
@@ -332,6 +340,9 @@ enum db_rc	 db_rewards_due(struct db *, int64_t now, int64_t *ids,
 		    size_t max, size_t *n);
 enum db_rc	 db_referral_void(struct db *, int64_t id, const char *reason,
 		    const char *operator, int64_t now);
+enum db_rc	 db_referral_void_by(struct db *, int64_t id,
+		    const char *reason, const char *operator,
+		    const struct audit_who *, int64_t now);
 enum db_rc	 db_referral_approve(struct db *, int64_t id,
 		    const char *operator, int64_t now);
 enum db_rc	 db_user_flag(struct db *, int64_t user, const char *reason,

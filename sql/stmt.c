@@ -136,7 +136,8 @@ static const char *const stmts[STMT__MAX] = {
 	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
 	[STMT_AUDIT_INSERT] =
 	    "INSERT INTO audit_log (at, operator, action, referral_id, "
-	    "target_user, detail) VALUES (FROM_UNIXTIME(?), ?, ?, ?, ?, ?)",
+	    "target_user, detail, request_id, client_addr, credential) "
+	    "VALUES (FROM_UNIXTIME(?), ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_CLICKS_ADD] =
 	    "INSERT INTO click_counts (code, day, clicks) "
 	    "VALUES (?, DATE(FROM_UNIXTIME(?)), ?) "

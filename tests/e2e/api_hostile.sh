@@ -248,6 +248,57 @@ for m in OPTIONS PATCH PUT DELETE TRACE; do
 	like "$m through the web server: 405 (or refused by it)" "$ST" '^(405|501)$'
 done
 
+# --- duplicate JSON keys: refused on every body (a signer and referd must
+# not read different values) ---------------------------------------------------
+U61=$(uid 61)
+signup "{\"user_id\":$U61,\"user_id\":$(uid 62)}"
+is "signup with user_id twice: 400 duplicate_key" "$ST $(errcode)" "400 duplicate_key"
+signup "{\"user_id\":$U61,\"u\\u0073er_id\":$(uid 62)}"
+is "the same key spelt with an escape: 400 duplicate_key" "$ST $(errcode)" "400 duplicate_key"
+signup "{\"user_id\":$U61,\"x\":{\"a\":1,\"a\":2}}"
+is "a repeat in a nested object: 400 duplicate_key" "$ST $(errcode)" "400 duplicate_key"
+is "no user made by the refused signups" \
+    "$(sql "SELECT COUNT(*) FROM referral_codes WHERE user_id IN ($U61, $(uid 62))")" 0
+signup "{\"user_id\":$U61,\"x\":{\"user_id\":1}}"
+is "the same key in two objects is no repeat: 201" "$ST" 201
+B='{"id":"evt_dup_'$UBASE'","type":"order.completed","user_id":'$U61',"order_id":"o-dup","amount":"1.00","currency":"USD","occurred_at":"2025-01-31T12:00:00Z","amount":"900.00"}'
+event "$B" "evt_dup_$UBASE"
+is "a signed event with amount twice: 400 duplicate_key" "$ST $(errcode)" "400 duplicate_key"
+is "and not recorded" "$(sql "SELECT COUNT(*) FROM inbound_events WHERE event_id = 'evt_dup_$UBASE'")" 0
+admin POST /v1/referrals/1/void '{"reason":"a","reason":"b"}'
+is "void with reason twice: 400 duplicate_key" "$ST $(errcode)" "400 duplicate_key"
+
+# --- HEAD on /r/ counts no click (SPEC 4), GET counts one --------------------------
+U63=$(uid 63)
+api POST "/v1/users/$U63/code"; C63=$(j .code)
+FLUSH=$(conf_get click_flush_ms); FLUSH=${FLUSH:-1000}
+clicks63() { sql "SELECT COALESCE(SUM(clicks),0) FROM click_counts WHERE code = '$C63'"; }
+req GET "/r/$C63"
+wait_for "[ \"\$(clicks63)\" = 1 ]" $((FLUSH / 1000 + 5))
+is "one GET: one click" "$(clicks63)" 1
+for i in 1 2 3; do req HEAD "/r/$C63"; done
+is "HEAD: 302 with the cookie" "$ST $(hdr Set-Cookie | cut -d';' -f1)" "302 ref=$C63"
+sleep $((FLUSH / 1000 + 2))
+is "three HEADs later: still one click" "$(clicks63)" 1
+req GET "/r/$C63"
+wait_for "[ \"\$(clicks63)\" = 2 ]" $((FLUSH / 1000 + 5))
+is "one more GET: two clicks" "$(clicks63)" 2
+
+# --- the audit of an admin action: request id, client address, which key ----------
+referrer 64; C64=$RCODE
+signup "{\"user_id\":$(uid 65),\"code\":\"$C64\"}"; R65=$(j .referral.id)
+RID="test-req-123"
+req POST "/v1/referrals/$R65/void" -H "Authorization: Bearer $ADMIN_KEY" \
+    -H 'Content-Type: application/json' -H "X-Request-Id: $RID" \
+    --data-binary '{"reason":"audit test"}'
+is "void through the web server: 200" "$ST $(hdr X-Request-Id)" "200 $RID"
+FP=$(printf '%s' "$ADMIN_KEY" | sha256sum | cut -c1-8)
+is "audit row: request id, client address, key name and fingerprint" \
+    "$(sql "SELECT CONCAT_WS(' ', operator, action, request_id, client_addr, credential) FROM audit_log WHERE referral_id = $R65 AND action = 'void'")" \
+    "api void $RID 127.0.0.1 admin_api_key:$FP"
+is "the admin key itself is nowhere in audit_log" \
+    "$(sql "SELECT COUNT(*) FROM audit_log WHERE CONCAT_WS(' ', operator, detail, request_id, client_addr, credential) LIKE '%$ADMIN_KEY%'")" 0
+
 # Nothing above killed a worker.
 req GET /healthz
 is "still healthy" "$ST" 200
