@@ -10,7 +10,9 @@ set +e
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/console-e2e.XXXXXX")
 TMUX_L=console-e2e-$$		# our own tmux server: nothing else is touched
-OP=ops-e2e-$$			# the operator name ($USER) in the pane
+# The operator name the console records: the login name of its real uid.
+# The pane sets USER and LOGNAME to mallory: they must not count.
+OP=$(id -un)
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 tm() { tmux -L "$TMUX_L" -f /dev/null "$@"; }
@@ -79,7 +81,7 @@ start_console() {
 	tm kill-server >/dev/null 2>&1
 	rm -f "$T/rc" "$T/stty.before" "$T/stty.after"
 	tm new-session -d -s c -x "$w" -y "$h" \
-	    "env -i PATH='$PATH' HOME='$HOME' USER='$OP' LANG=C.UTF-8 TERM='$term' PS1='$ ' bash --norc --noprofile" ||
+	    "env -i PATH='$PATH' HOME='$HOME' USER=mallory LOGNAME=mallory LANG=C.UTF-8 TERM='$term' PS1='$ ' bash --norc --noprofile" ||
 	    return 1
 	tm set-option -t c status off >/dev/null
 	tm set-window-option -t c aggressive-resize off >/dev/null 2>&1
