@@ -159,9 +159,10 @@ mark_fn(struct db *db, void *arg)
 
 			snprintf(detail, sizeof(detail), "outbox row %" PRId64
 			    " retried", a->id);
-			return db_exec(db, STMT_AUDIT_INSERT, "lssLLs", a->at,
-			    a->owner, "outbox_retry", (int64_t)0, (int64_t)0,
-			    detail);
+			return db_exec(db, STMT_AUDIT_INSERT, "lssLLsSSS",
+			    a->at, a->owner, "outbox_retry", (int64_t)0,
+			    (int64_t)0, detail, (const char *)NULL,
+			    (const char *)NULL, (const char *)NULL);
 		}
 		break;
 	default:

@@ -135,17 +135,25 @@ is "lighttpd needs Content-Length on a POST: 411 without (why the suites send 0)
     "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$LIGHTTPD/v1/users/$(uid 990)/code" -H "$KEY_H")" 411
 
 # --- Apache with mod_fcgid: httpd starts referd-fcgi on the inherited socket -----
-FDIR=$VAR/apache-fcgid
+# Everything the referd-fcgi that httpd starts (as its children's user)
+# opens lives where that user can reach it, $WRUN (as root, www-data
+# cannot pass a private directory above $VAR): its configuration, binary,
+# domain list, log and metrics.
+FDIR=$WRUN/apache-fcgid
+FLOG=$FDIR/referd-fcgid.log
 mkdir -p "$FDIR/metrics"
 AU=$(web_apache_user); AG=$(web_apache_group)
+cp "$BUILD/referd-fcgi" "$FDIR/referd-fcgi"
+cp "$(conf_get disposable_domains_file)" "$FDIR/disposable_domains.txt"
 sed -e "s|^listen *=.*|listen =|" -e "s|^pid_file *=.*|pid_file =|" \
-    -e "s|^log_file *=.*|log_file = $VAR/log/referd-fcgid.log|" \
+    -e "s|^log_file *=.*|log_file = $FLOG|" \
     -e "s|^metrics_dir *=.*|metrics_dir = $FDIR/metrics|" \
+    -e "s|^disposable_domains_file *=.*|disposable_domains_file = $FDIR/disposable_domains.txt|" \
     -e "s|^workers *=.*|workers = 2|" "$CONF" >"$FDIR/referd.conf"
 chmod 600 "$FDIR/referd.conf"
-: >>"$VAR/log/referd-fcgid.log"
-[ "$(id -u)" = 0 ] && chown "$AU:$AG" "$FDIR/referd.conf" "$FDIR/metrics" "$VAR/log/referd-fcgid.log"
-web_apache_conf apache-fcgid "$FPORT" "$FDIR/referd.conf"
+: >>"$FLOG"
+[ "$(id -u)" = 0 ] && chown "$AU:$AG" "$FDIR" "$FDIR/referd.conf" "$FDIR/metrics" "$FLOG"
+BUILD=$FDIR web_apache_conf apache-fcgid "$FPORT" "$FDIR/referd.conf"
 fcgid_stop() {
 	pid_alive "$RUN/apache-fcgid.pid" || return 0
 	web_apache apache-fcgid -D FCGID -k stop >/dev/null 2>&1
@@ -157,13 +165,13 @@ ok $? "mod_fcgid variant: httpd accepts the configuration" "$(cat "$T/fcgid-t")"
 web_apache apache-fcgid -D FCGID -k start >"$T/fcgid-start" 2>&1
 wait_for "curl -fsS -o /dev/null $FCGID/healthz" 20
 ok $? "mod_fcgid variant: healthz answers on $FCGID" \
-    "$(cat "$T/fcgid-start"; tail -n 5 "$VAR/log/apache-fcgid-error.log" "$VAR/log/referd-fcgid.log")"
+    "$(cat "$T/fcgid-start"; tail -n 5 "$VAR/log/apache-fcgid-error.log" "$FLOG")"
 FSUP=$(pgrep -f -- "-c $FDIR/referd.conf" | while read -r p; do
 	[ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = apache2 ] && echo "$p"; done | head -1)
 like "mod_fcgid started referd-fcgi itself (a supervisor under httpd)" "$FSUP" '^[0-9]+$'
 is "that referd-fcgi runs as $AU" "$(ps -o user= -p "${FSUP:-1}")" "$AU"
 is "and forked its 2 workers on the inherited socket" "$(pgrep -P "${FSUP:-1}" | wc -l)" 2
-like "its log says so" "$(cat "$VAR/log/referd-fcgid.log")" 'workers on the inherited socket'
+like "its log says so" "$(cat "$FLOG")" 'workers on the inherited socket'
 for s in $FCGID_SUITES; do suite mod_fcgid "$FCGID" "$s"; done
 front mod_fcgid "$FCGID" 411
 fcgid_stop

@@ -27,20 +27,23 @@ part_start_20_fcgi() {
 	if pid_alive "$RUN/referd-fcgi.pid"; then
 		say "referd-fcgi already running"
 	else
-		say "starting referd-fcgi"
-		"$BUILD/referd-fcgi" -c "$CONF" ||
-		    { tail -20 "$VAR/log/referd-fcgi.log" 2>/dev/null
-		      die "referd-fcgi did not start"; }
+		step "starting referd-fcgi" "$VAR/log/referd-fcgi.log"
+		"$BUILD/referd-fcgi" -c "$CONF" || die "referd-fcgi did not start"
+		started "$RUN/referd-fcgi.pid"
 	fi
+	step "checking the nginx configuration" "$VAR/log/nginx-error.log"
 	fcgi_nginx_conf
 	fcgi_nginx -t -q || die "nginx rejects $VAR/nginx/nginx.conf"
 	if pid_alive "$RUN/nginx.pid"; then
 		say "nginx already running, reloading its configuration"
 		fcgi_nginx -s reload
 	else
-		say "starting nginx on 127.0.0.1:$PORT"
+		step "starting nginx on 127.0.0.1:$PORT" "$VAR/log/nginx-error.log"
 		fcgi_nginx || die "nginx did not start"
+		started "$RUN/nginx.pid"
 	fi
+	UP_STEP="waiting for http://127.0.0.1:$PORT/healthz (nginx)"
+	UP_LOG=$VAR/log/referd-fcgi.log
 	wait_for "curl -fsS -o /dev/null http://127.0.0.1:$PORT/healthz" 20 ||
 	    die "http://127.0.0.1:$PORT/healthz does not answer"
 }

@@ -29,11 +29,13 @@ web_lighttpd_conf() {
 web_apache_conf() {
 	local name=$1 port=$2 fconf=${3:-} u g
 	u=$(web_apache_user); g=$(web_apache_group)
-	mkdir -p "$VAR/$name/htdocs" "$VAR/$name/run" "$VAR/$name/ipc" "$VAR/log"
-	# mod_fcgid's process manager runs as the children's user.
-	[ "$(id -u)" = 0 ] && chown "$u:$g" "$VAR/$name/ipc"
+	mkdir -p "$WRUN/$name/htdocs" "$VAR/$name/run" "$WRUN/$name/ipc" "$VAR/log"
+	# mod_fcgid's process manager runs as the children's user, which
+	# must reach its directory (lib.sh, WRUN).
+	[ "$(id -u)" = 0 ] && chown "$u:$g" "$WRUN/$name" "$WRUN/$name/ipc"
 	sed -e "s|@NAME@|$name|g" -e "s|@PORT@|$port|g" -e "s|@VAR@|$VAR|g" \
 	    -e "s|@RUN@|$RUN|g" -e "s|@SOCKET@|$(conf_get listen)|g" \
+	    -e "s|@WRUN@|$WRUN|g" \
 	    -e "s|@MODULES@|$WEB_MODULES|g" -e "s|@USER@|$u|g" \
 	    -e "s|@GROUP@|$g|g" -e "s|@FCGI@|$BUILD/referd-fcgi|g" \
 	    -e "s|@FCGI_CONF@|$fconf|g" \
@@ -69,6 +71,7 @@ part_start_25_webservers() {
 	local lport=$((PORT + 3)) aport=$((PORT + 4))
 	mkdir -p "$RUN" "$VAR/log"
 
+	step "checking the lighttpd configuration" "$VAR/log/lighttpd-error.log"
 	web_lighttpd_conf
 	lighttpd -tt -f "$VAR/lighttpd/lighttpd.conf" >/dev/null ||
 	    die "lighttpd rejects $VAR/lighttpd/lighttpd.conf"
@@ -77,27 +80,30 @@ part_start_25_webservers() {
 		# SIGUSR1: graceful restart with the re-read file.
 		kill -USR1 "$(cat "$RUN/lighttpd.pid")"
 	else
-		say "starting lighttpd on 127.0.0.1:$lport"
-		lighttpd -f "$VAR/lighttpd/lighttpd.conf" ||
-		    { tail -5 "$VAR/log/lighttpd-error.log" 2>/dev/null
-		      die "lighttpd did not start"; }
+		step "starting lighttpd on 127.0.0.1:$lport" "$VAR/log/lighttpd-error.log"
+		lighttpd -f "$VAR/lighttpd/lighttpd.conf" || die "lighttpd did not start"
+		started "$RUN/lighttpd.pid"
 	fi
 
+	step "checking the Apache configuration" "$VAR/log/apache-check.log"
 	web_socket_access
 	web_apache_conf apache "$aport"
-	web_apache apache -t >/dev/null 2>&1 ||
-	    { web_apache apache -t; die "Apache rejects $VAR/apache/httpd.conf"; }
+	web_apache apache -t >"$VAR/log/apache-check.log" 2>&1 ||
+	    die "Apache rejects $VAR/apache/httpd.conf"
 	if pid_alive "$RUN/apache.pid"; then
 		say "Apache already running, reloading its configuration"
 		web_apache apache -k graceful
 	else
-		say "starting Apache (mod_proxy_fcgi) on 127.0.0.1:$aport"
-		web_apache apache -k start ||
-		    { tail -5 "$VAR/log/apache-error.log" 2>/dev/null
-		      die "Apache did not start"; }
+		step "starting Apache (mod_proxy_fcgi) on 127.0.0.1:$aport" "$VAR/log/apache-error.log"
+		web_apache apache -k start || die "Apache did not start"
+		started "$RUN/apache.pid"
 	fi
+	UP_STEP="waiting for http://127.0.0.1:$lport/healthz (lighttpd)"
+	UP_LOG=$VAR/log/lighttpd-error.log
 	wait_for "curl -fsS -o /dev/null http://127.0.0.1:$lport/healthz" 20 ||
 	    die "http://127.0.0.1:$lport/healthz (lighttpd) does not answer"
+	UP_STEP="waiting for http://127.0.0.1:$aport/healthz (Apache)"
+	UP_LOG=$VAR/log/apache-error.log
 	wait_for "curl -fsS -o /dev/null http://127.0.0.1:$aport/healthz" 20 ||
 	    die "http://127.0.0.1:$aport/healthz (Apache) does not answer"
 }

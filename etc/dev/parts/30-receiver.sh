@@ -14,11 +14,16 @@ part_start_30_receiver() {
 		say "reward receiver already running (127.0.0.1:$port)"
 		return 0
 	fi
-	say "starting the demo reward receiver on 127.0.0.1:$port"
+	step "starting the demo reward receiver on 127.0.0.1:$port" "$VAR/log/receiver.out"
 	nohup python3 "$top/tests/receiver/receiver.py" --mode demo \
 	    --listen "127.0.0.1:$port" --secret-file "$CONF" \
 	    --log "$VAR/log/receiver.log" --pidfile "$pidf" \
 	    >>"$VAR/log/receiver.out" 2>&1 </dev/null &
+	# Its pid file may not be written yet: the one of $! until it is.
+	echo $! >"$pidf.start"
+	started "$pidf.start"
+	started "$pidf"
 	wait_for "curl -fsS http://127.0.0.1:$port/_health" 15 ||
-	    { tail -20 "$VAR/log/receiver.out"; die "the reward receiver did not start"; }
+	    die "the reward receiver did not start"
+	rm -f "$pidf.start"
 }

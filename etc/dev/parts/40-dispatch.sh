@@ -8,9 +8,8 @@ part_start_40_dispatch() {
 		say "dispatcher already running (pid $(cat "$pidf"))"
 		return 0
 	fi
-	say "starting the outbox dispatcher"
-	"$BUILD/referd-dispatch" -c "$CONF" ||
-	    die "referd-dispatch did not start (see $VAR/log/referd-dispatch.log)"
-	wait_for "pid_alive '$pidf'" 10 ||
-	    { tail -20 "$VAR/log/referd-dispatch.log"; die "referd-dispatch did not start"; }
+	step "starting the outbox dispatcher" "$VAR/log/referd-dispatch.log"
+	"$BUILD/referd-dispatch" -c "$CONF" || die "referd-dispatch did not start"
+	started "$pidf"
+	wait_for "pid_alive '$pidf'" 10 || die "referd-dispatch did not start"
 }
