@@ -19,10 +19,10 @@ ok $? "--help describes --once"
 is "an unknown option exits 2" $? 2
 "$DISPATCH" >/dev/null 2>&1
 is "no -c exits 2" $? 2
-printf 'no_such_key = 1\n' >"$T/bad.conf"
+(umask 077; printf 'no_such_key = 1\n' >"$T/bad.conf")
 "$DISPATCH" -c "$T/bad.conf" --once >"$T/bad.out" 2>&1
 rc=$?
-is "a bad config exits 1" $rc 1
+is "a bad config exits 78 (EX_CONFIG: systemd's RestartPreventExitStatus)" $rc 78
 grep -q "no_such_key" "$T/bad.out"
 ok $? "and names the bad key" "$(cat "$T/bad.out")"
 

@@ -277,6 +277,7 @@ ISOCK=$T/inh.sock
 sed -e "s|^listen *=.*|listen =|" -e "s|^pid_file *=.*|pid_file =|" \
     -e "s|^log_file *=.*|log_file = $T/inh.log|" \
     -e "s|^metrics_dir *=.*|metrics_dir = $T/inh-metrics|" "$CONF" >"$T/inh.conf"
+chmod 600 "$T/inh.conf"
 spawn-fcgi -n -s "$ISOCK" -M 0600 -- /usr/bin/strace -f -qq -o "$T/fcgi.trace" \
     "$BUILD/referd-fcgi" -f -c "$T/inh.conf" >"$T/spawn.out" 2>&1 &
 SPAWN=$!
