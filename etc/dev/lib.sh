@@ -8,6 +8,9 @@ set -eu
 # The daemons refuse to run as root outside the dev stack (README,
 # "Operating"); the dev stack runs them as whoever runs up, root included.
 export REFERD_DEV_ROOT=1
+# mariadbd, nginx, lighttpd and apache2 are in /usr/sbin, which is not
+# on an ordinary user's PATH on Debian.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VAR=${REFERD_VAR:-$top/var/dev}
 case $VAR in /*) ;; *) VAR=$PWD/$VAR ;; esac
