@@ -250,7 +250,11 @@ wait_for() {
 rand_token() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 rand_b64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
 
-mysql_client() { mariadb --no-defaults --socket="$SOCK" -uroot "$@"; }
+# The database's administrator: the account mariadb-install-db made for
+# whoever runs it (unix_socket: the login name is the password), root as
+# root.
+DBA=$(id -un)
+mysql_client() { mariadb --no-defaults --socket="$SOCK" -u"$DBA" "$@"; }
 
 # The private MariaDB: datadir and unix socket under $VAR, no TCP.
 # As root its socket is in $WRUN, for the referd-fcgi that Apache's

@@ -156,7 +156,7 @@ PY
 # --- the messages are the JSON of SPEC.md section 6
 check "payloads: every field of SPEC section 6, nothing else" python3 - <<PY
 import json, subprocess
-rows = subprocess.run(["mariadb", "--no-defaults", "--socket=$SOCK", "-uroot",
+rows = subprocess.run(["mariadb", "--no-defaults", "--socket=$SOCK", "-u$DBA",
     "-N", "-B", "$TDB", "-e", "SELECT event, reward_id, payload FROM outbox"],
     capture_output=True, text=True, check=True).stdout.splitlines()
 fields = {"event", "reward_id", "referral_id", "user_id", "role", "type",

@@ -24,13 +24,15 @@ then "figures<TAB>rewards=N lost=N twice=N ..."; appends the figures as
 """
 import argparse
 import json
+import os
+import pwd
 import subprocess
 import sys
 
 
 def query(args, q):
     out = subprocess.run(
-        ["mariadb", "--no-defaults", f"--socket={args.sock}", "-uroot",
+        ["mariadb", "--no-defaults", f"--socket={args.sock}", "-u" + pwd.getpwuid(os.getuid()).pw_name,
          "-N", "-B", "-r", args.db, "-e", q],
         check=True, capture_output=True, text=True).stdout
     rows = []
