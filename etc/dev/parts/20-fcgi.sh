@@ -9,7 +9,10 @@ fcgi_nginx_conf() {
 	keep=$(( ${workers:-4} - 1 ))
 	[ "$keep" -ge 1 ] || keep=1
 	mkdir -p "$VAR/nginx/tmp" "$VAR/log"
-	sed -e "s|@USER@|$(id -un)|g" -e "s|@GROUP@|$(id -gn)|g" \
+	# "user" means something only to a master started as root.
+	local nouser=""
+	[ "$(id -u)" = 0 ] || nouser='/^user @USER@/d'
+	sed -e "$nouser" -e "s|@USER@|$(id -un)|g" -e "s|@GROUP@|$(id -gn)|g" \
 	    -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@RUN@|$RUN|g" \
 	    -e "s|@SOCKET@|$sock|g" -e "s|@KEEPALIVE@|$keep|g" \
 	    -e "s|@TOP@|$top|g" \
