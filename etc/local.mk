@@ -10,5 +10,4 @@ EXTRA_DIST += \
 	etc/systemd/referd-fcgi.socket etc/systemd/referd-fcgi.service \
 	etc/systemd/referd-dispatch.service \
 	etc/m4/.keep \
-	tests/receiver/receiver.py tests/receiver/test_receiver.sh \
 	README.md .ci/run

@@ -202,6 +202,32 @@ struct click_entry {
 
 struct metrics;
 
+/*
+ * The data operations the handlers call, one pointer each, so that a unit
+ * test can answer them without MariaDB (tests/test_handlers.c).
+ * data_ops_db holds the sql/ functions; an app whose "ops" is NULL uses it.
+ */
+struct data_ops {
+	enum db_rc	(*code_get)(struct db *, int64_t user,
+			    struct code_row *);
+	enum db_rc	(*code_mint)(struct db *, int64_t user, int64_t now,
+			    struct code_row *);
+	enum db_rc	(*signup)(struct db *, const struct signup_in *,
+			    int64_t now, struct signup_out *);
+	enum db_rc	(*event_apply)(struct db *, const struct event_in *,
+			    int64_t now, struct event_out *);
+	enum db_rc	(*stats_get)(struct db *, int64_t user,
+			    struct stats_row *);
+	enum db_rc	(*referral_get)(struct db *, int64_t id,
+			    struct referral_row *);
+	enum db_rc	(*referral_void)(struct db *, int64_t id,
+			    const char *reason, const char *operator,
+			    const struct audit_who *, int64_t now);
+	enum db_rc	(*ping)(struct db *);
+	enum db_rc	(*outbox_counts)(struct db *, int64_t now,
+			    struct outbox_counts *);
+};
+
 /* Everything a worker's request needs; one per worker process. */
 struct app {
 	const struct conf *conf;
@@ -244,6 +270,7 @@ struct app {
 	pthread_cond_t	 clicks_cv;	/* wakes the flusher */
 	struct db	*fdb;		/* the flusher's connection */
 	struct metrics	*metrics;	/* NULL: not counted */
+	const struct data_ops *ops;	/* NULL: data_ops_db */
 	int64_t		 (*now)(void);	/* wall clock, seconds */
 	int64_t		 (*mono_ms)(void); /* monotonic, ms */
 	char		 rid_prefix[17];
@@ -266,6 +293,7 @@ const char	*http_body(struct http_resp *, size_t *);
 int		 time_rfc3339_valid(const char *);
 
 /* handlers.c */
+extern const struct data_ops data_ops_db;
 int		 h_landing(struct app *, const struct input *,
 		    struct http_resp *);
 int		 h_code_get(struct app *, const struct input *,

@@ -1,6 +1,7 @@
 /*
  * One handler per endpoint of SPEC.md section 4.  Each takes the typed
- * input that routing and the validators filled, calls the data layer, and
+ * input that routing and the validators filled, calls the data layer
+ * through app->ops (data_ops_db unless a test put fakes there), and
  * leaves a status and a JSON tree in the response.  None touches FCGX_*.
  */
 #include "config.h"
@@ -14,6 +15,25 @@
 #include "fcgi.h"
 
 #define DAY	86400
+
+/* The sql/ functions: what every app calls but a unit test's. */
+const struct data_ops data_ops_db = {
+	.code_get = db_code_get,
+	.code_mint = db_code_mint,
+	.signup = db_signup,
+	.event_apply = db_event_apply,
+	.stats_get = db_stats_get,
+	.referral_get = db_referral_get,
+	.referral_void = db_referral_void_by,
+	.ping = db_ping,
+	.outbox_counts = db_outbox_counts,
+};
+
+static const struct data_ops *
+ops(const struct app *app)
+{
+	return app->ops != NULL ? app->ops : &data_ops_db;
+}
 
 /* A database failure: 503 if it is away, else 500. */
 static int
@@ -160,7 +180,7 @@ h_code_get(struct app *app, const struct input *in, struct http_resp *rs)
 	struct code_row	 c;
 	enum db_rc	 rc;
 
-	rc = db_code_get(app->db, in->id, &c);
+	rc = ops(app)->code_get(app->db, in->id, &c);
 	if (rc == DB_NOTFOUND)
 		return http_error(rs, 404, "not_found",
 		    "this user has no code");
@@ -176,7 +196,7 @@ h_code_mint(struct app *app, const struct input *in, struct http_resp *rs)
 	struct code_row	 c;
 	enum db_rc	 rc;
 
-	rc = db_code_mint(app->db, in->id, app->now(), &c);
+	rc = ops(app)->code_mint(app->db, in->id, app->now(), &c);
 	if (rc != DB_OK && rc != DB_DUP)
 		return db_fail(rs, rc);
 	return code_answer(app, &c, rs, rc == DB_OK ? 201 : 200);
@@ -217,7 +237,7 @@ h_signup(struct app *app, const struct input *in, struct http_resp *rs)
 	snprintf(si.ip, sizeof(si.ip), "%s", s->ip);
 	snprintf(si.device, sizeof(si.device), "%s", s->device);
 
-	rc = db_signup(app->db, &si, app->now(), &so);
+	rc = ops(app)->signup(app->db, &si, app->now(), &so);
 	if (rc != DB_OK && rc != DB_DUP)
 		return db_fail(rs, rc);
 	if ((o = json_object_new_object()) == NULL ||
@@ -258,7 +278,7 @@ h_event(struct app *app, const struct input *in, struct http_resp *rs)
 	json_object		*o;
 	enum db_rc		 rc;
 
-	rc = db_event_apply(app->db, &in->u.event.ev, app->now(), &eo);
+	rc = ops(app)->event_apply(app->db, &in->u.event.ev, app->now(), &eo);
 	if (rc == DB_CONFLICT)
 		return http_error(rs, 409, "event_id_conflict",
 		    "this event id was delivered before with another body");
@@ -286,7 +306,7 @@ h_stats(struct app *app, const struct input *in, struct http_resp *rs)
 	size_t			 i;
 	double			 cr = 0;
 
-	rc = db_stats_get(app->sdb, in->id, &st);
+	rc = ops(app)->stats_get(app->sdb, in->id, &st);
 	if (rc == DB_NOTFOUND)
 		return http_error(rs, 404, "not_found",
 		    "this user has no code and no referrals");
@@ -384,7 +404,7 @@ h_referral(struct app *app, const struct input *in, struct http_resp *rs)
 	struct referral_row	 r;
 	enum db_rc		 rc;
 
-	rc = db_referral_get(app->db, in->id, &r);
+	rc = ops(app)->referral_get(app->db, in->id, &r);
 	if (rc == DB_NOTFOUND)
 		return http_error(rs, 404, "not_found", "no such referral");
 	if (rc != DB_OK)
@@ -410,8 +430,8 @@ h_void(struct app *app, const struct input *in, struct http_resp *rs)
 	};
 	enum db_rc		 rc;
 
-	rc = db_referral_void_by(app->db, in->id, in->u.vd.reason, "api",
-	    &who, app->now());
+	rc = ops(app)->referral_void(app->db, in->id, in->u.vd.reason,
+	    "api", &who, app->now());
 	if (rc == DB_NOTFOUND)
 		return http_error(rs, 404, "not_found", "no such referral");
 	if (rc == DB_INVALID)
@@ -419,7 +439,7 @@ h_void(struct app *app, const struct input *in, struct http_resp *rs)
 		    "this referral cannot be voided");
 	if (rc != DB_OK && rc != DB_NOOP)
 		return db_fail(rs, rc);
-	if ((rc = db_referral_get(app->db, in->id, &r)) != DB_OK)
+	if ((rc = ops(app)->referral_get(app->db, in->id, &r)) != DB_OK)
 		return db_fail(rs, rc);
 	return answer(rs, referral_json(&r), 200);
 }
@@ -430,7 +450,7 @@ h_healthz(struct app *app, const struct input *in, struct http_resp *rs)
 {
 	json_object	*o;
 
-	if (db_ping(app->db) != DB_OK)
+	if (ops(app)->ping(app->db) != DB_OK)
 		return db_fail(rs, DB_UNAVAILABLE);
 	if ((o = json_object_new_object()) == NULL)
 		return answer(rs, NULL, 500);
@@ -449,7 +469,7 @@ h_metrics(struct app *app, const struct input *in, struct http_resp *rs)
 	int			 up;
 
 	memset(&oc, 0, sizeof(oc));
-	up = db_outbox_counts(app->db, app->now(), &oc) == DB_OK;
+	up = ops(app)->outbox_counts(app->db, app->now(), &oc) == DB_OK;
 	if ((rs->text = metrics_render(app->metrics, &oc, up,
 	    app->conf->metrics_dir, &rs->textsz)) == NULL)
 		return http_error(rs, 500, "internal", "out of memory");

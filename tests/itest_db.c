@@ -1,10 +1,13 @@
 /*
  * Integration tests of sql/ on the real MariaDB of the dev stack:
  * concurrency, deadlock retry and a connection killed mid-transaction.
- * Usage: itest_db -c FILE.  Prints TAP; exits non-zero on any failure.
+ * Usage: itest_db [-c FILE].  Prints TAP; exits non-zero on any failure.
+ * Without -c it reads $REFERD_TEST_CONF; with neither (as in "make check"
+ * before a stack is up) it exits 77, automake's SKIP.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -17,6 +20,7 @@
 #include "sql.h"
 
 #define THREADS	32
+#define EXIT_SKIP	77	/* automake's test driver: SKIP */
 
 static struct conf	 conf;
 static int		 tests, failures;
@@ -532,11 +536,43 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: itest_db -c FILE\n"
+	    "usage: itest_db [-c FILE]\n"
 	    "Integration tests of the data layer on the MariaDB of FILE (a\n"
 	    "running stack's referd.conf): concurrent conversion and\n"
 	    "attribution, a forced deadlock replayed, a connection killed in\n"
-	    "mid-transaction.  Prints TAP; exits 1 if a test failed.\n");
+	    "mid-transaction.  Prints TAP; exits 1 if a test failed.\n"
+	    "Without -c, FILE is $REFERD_TEST_CONF; with neither, or if that\n"
+	    "file is missing, it exits 77 (skipped).\n");
+}
+
+/*
+ * No -c: the file $REFERD_TEST_CONF names.  Returns 0 with it loaded, -1
+ * (said why) when no database is configured, 2 when the file is bad.
+ */
+static int
+conf_from_env(void)
+{
+	const char	*path = getenv("REFERD_TEST_CONF");
+	char		 err[512];
+
+	if (path == NULL || path[0] == '\0')
+		snprintf(err, sizeof(err), "REFERD_TEST_CONF is not set");
+	else if (access(path, F_OK) == -1)
+		snprintf(err, sizeof(err), "REFERD_TEST_CONF: %s: %s", path,
+		    strerror(errno));
+	else if (conf_load(&conf, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "itest_db: %s\n", err);
+		return 2;
+	} else
+		return 0;
+	fprintf(stderr, "itest_db: SKIP: no database configured (%s).\n"
+	    "It needs a running stack: etc/dev/test runs it after "
+	    "etc/dev/up.\n"
+	    "By hand, with the stack of etc/dev/up:\n"
+	    "  make check TESTS=tests/itest_db "
+	    "REFERD_TEST_CONF=$REFERD_VAR/referd.conf\n"
+	    "  tests/itest_db -c $REFERD_VAR/referd.conf\n", err);
+	return -1;
 }
 
 int
@@ -547,7 +583,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	char	 err[512];
-	int	 c;
+	int	 c, given = 0;
 
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
 		switch (c) {
@@ -556,12 +592,22 @@ main(int argc, char *argv[])
 				fprintf(stderr, "itest_db: %s\n", err);
 				return 2;
 			}
+			given = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
 			usage(stderr);
+			return 2;
+		}
+	if (!given && optind == argc)
+		switch (conf_from_env()) {
+		case 0:
+			break;
+		case -1:
+			return EXIT_SKIP;
+		default:
 			return 2;
 		}
 	if (conf.api_key[0] == '\0' || optind != argc) {

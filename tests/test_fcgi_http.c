@@ -19,65 +19,7 @@
 #include <cmocka.h>
 
 #include "fcgi.h"
-
-#define API_KEY		"rk_test_0123456789abcdef"
-#define ADMIN_KEY	"rk_admin_0123456789abcdef"
-#define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define TS		1614265330LL
-#define TS_S		"1614265330"
-
-static struct conf	 conf;
-static struct db	*db;
-static struct app	 app;
-static int64_t		 fake_ms;
-
-static int64_t
-fake_now(void)
-{
-	return TS;
-}
-
-static int64_t
-fake_mono(void)
-{
-	return fake_ms;
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	conf_defaults(&conf);
-	snprintf(conf.api_key, sizeof(conf.api_key), "%s", API_KEY);
-	snprintf(conf.admin_api_key, sizeof(conf.admin_api_key), "%s",
-	    ADMIN_KEY);
-	snprintf(conf.webhook_secret, sizeof(conf.webhook_secret), "%s",
-	    SECRET);
-	snprintf(conf.db_socket, sizeof(conf.db_socket),
-	    "/nonexistent/referd-test.sock");
-	snprintf(conf.landing_url, sizeof(conf.landing_url),
-	    "https://shop.example/welcome");
-	snprintf(conf.base_url, sizeof(conf.base_url), "https://r.example/");
-	conf.code_cache_seconds = 5;
-	conf.click_flush_ms = 1000;
-	if ((db = db_new(&conf, 0)) == NULL ||
-	    app_init(&app, &conf, db, NULL, NULL, 0) == -1)
-		return -1;
-	app.now = fake_now;
-	app.mono_ms = fake_mono;
-	fake_ms = 1000000;
-	app.clicks_flushed_ms = fake_ms;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	app_free(&app);
-	db_free(db);
-	return 0;
-}
+#include "fixture.h"
 
 /* A request with defaults: GET, no body, no headers. */
 static struct http_req
@@ -125,7 +67,7 @@ expect(struct http_req *r, int status, const char *code)
 {
 	struct http_resp	 rs;
 
-	http_serve(&app, r, &rs);
+	http_serve(&fx_app, r, &rs);
 	if (rs.status != status || strcmp(err_code(&rs), code) != 0)
 		print_error("%s %s: got %d %s, want %d %s\n", r->method,
 		    r->uri, rs.status, err_code(&rs), status, code);
@@ -151,20 +93,20 @@ test_routing(void **state)
 	expect(&r, 404, "not_found");
 
 	r = rq("DELETE", "/v1/signups");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 405);
 	assert_string_equal(err_code(&rs), "method_not_allowed");
 	assert_string_equal(rs.allow, "POST");
 	http_resp_free(&rs);
 
 	r = rq("PUT", "/v1/users/7/code");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 405);
 	assert_string_equal(rs.allow, "GET, HEAD, POST");
 	http_resp_free(&rs);
 
 	r = rq("POST", "/healthz");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 405);
 	assert_string_equal(rs.allow, "GET, HEAD");
 	assert_int_equal(rs.route, ROUTE_NONE);
@@ -175,7 +117,7 @@ test_routing(void **state)
 	expect(&r, 405, "method_not_allowed");
 
 	r = rq("GET", "/healthz?x=1");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.route, ROUTE_HEALTHZ);
 	http_resp_free(&rs);
 
@@ -196,41 +138,41 @@ test_auth(void **state)
 
 	(void)state;
 	r = rq("GET", "/v1/referrers/5/stats");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 401);
 	assert_true(rs.www_auth);
 	http_resp_free(&rs);
 
 	r.authorization = "Bearer rk_test_0123456789abcdeX";
 	expect(&r, 401, "unauthorized");
-	r.authorization = "Basic " API_KEY;
+	r.authorization = "Basic " FX_API_KEY;
 	expect(&r, 401, "unauthorized");
-	r.authorization = "Bearer " API_KEY "x";
+	r.authorization = "Bearer " FX_API_KEY "x";
 	expect(&r, 401, "unauthorized");
 	r.authorization = "Bearer ";
 	expect(&r, 401, "unauthorized");
 	/* Past the key check, the database is away. */
-	r.authorization = "Bearer " API_KEY;
+	r.authorization = "Bearer " FX_API_KEY;
 	expect(&r, 503, "database_unavailable");
-	r.authorization = "bearer  " API_KEY;
+	r.authorization = "bearer  " FX_API_KEY;
 	expect(&r, 503, "database_unavailable");
-	r.authorization = "Bearer " ADMIN_KEY;
+	r.authorization = "Bearer " FX_ADMIN_KEY;
 	expect(&r, 503, "database_unavailable");
 
 	/* Void needs the admin key; the ordinary one gets 403. */
-	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " API_KEY,
+	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " FX_API_KEY,
 	    "{\"reason\":\"test\"}");
 	expect(&r, 403, "forbidden");
 	r.authorization = NULL;
 	expect(&r, 401, "unauthorized");
 	r.authorization = "Bearer nope";
 	expect(&r, 401, "unauthorized");
-	r.authorization = "Bearer " ADMIN_KEY;
+	r.authorization = "Bearer " FX_ADMIN_KEY;
 	expect(&r, 503, "database_unavailable");
 
 	/* Ids in the path: checked after the key. */
 	r = rq("GET", "/v1/referrals/0");
-	r.authorization = "Bearer " API_KEY;
+	r.authorization = "Bearer " FX_API_KEY;
 	expect(&r, 422, "invalid_id");
 	r.uri = "/v1/users/-4/code";
 	expect(&r, 422, "invalid_user_id");
@@ -251,7 +193,7 @@ test_body_limits(void **state)
 	size_t		 i;
 
 	(void)state;
-	r = rq_body("POST", "/v1/signups", "Bearer " API_KEY,
+	r = rq_body("POST", "/v1/signups", "Bearer " FX_API_KEY,
 	    "{\"user_id\":1}");
 	r.body_state = BODY_TOO_LARGE;
 	expect(&r, 413, "body_too_large");
@@ -328,7 +270,7 @@ static void
 signup(const char *body, int status, const char *code)
 {
 	struct http_req	 r = rq_body("POST", "/v1/signups",
-			    "Bearer " API_KEY, body);
+			    "Bearer " FX_API_KEY, body);
 
 	expect(&r, status, code);
 }
@@ -393,17 +335,16 @@ test_signup_validators(void **state)
 	signup(big, 503, "database_unavailable");
 }
 
-/* An event signed with the test secret at TS. */
+/* An event signed with the fixture's secret at FX_TS. */
 static void
 event(const char *id, const char *body, int status, const char *code)
 {
 	struct http_req	 r = rq_body("POST", "/v1/events", NULL, body);
 	char		 sig[SIG_LEN + 1];
 
-	assert_int_equal(sig_sign(&app.whkey, id, TS, body, strlen(body),
-	    sig), 0);
+	fx_sign(id, FX_TS, body, sig);
 	r.wh_id = id;
-	r.wh_ts = TS_S;
+	r.wh_ts = FX_TS_S;
 	r.wh_sig = sig;
 	expect(&r, status, code);
 }
@@ -463,26 +404,26 @@ test_events_rotation(void **state)
 
 	(void)state;
 	assert_int_equal(sig_key_parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAA",
-	    &app.whkey_more[0]), 0);
+	    &fx_app.whkey_more[0]), 0);
 	assert_int_equal(sig_key_parse("whsec_BBBBBBBBBBBBBBBBBBBBBBBB",
 	    &other), 0);
 	r = rq_body("POST", "/v1/events", NULL, body);
 	r.wh_id = "evt_rot";
-	r.wh_ts = TS_S;
+	r.wh_ts = FX_TS_S;
 	r.wh_sig = sig;
-	assert_int_equal(sig_sign(&app.whkey_more[0], r.wh_id, TS, body,
+	assert_int_equal(sig_sign(&fx_app.whkey_more[0], r.wh_id, FX_TS, body,
 	    strlen(body), sig), 0);
-	app.nwhkey_more = 0;
+	fx_app.nwhkey_more = 0;
 	expect(&r, 401, "invalid_signature");
-	app.nwhkey_more = 1;
+	fx_app.nwhkey_more = 1;
 	expect(&r, 422, "missing_field");
-	assert_int_equal(sig_sign(&app.whkey, r.wh_id, TS, body,
+	assert_int_equal(sig_sign(&fx_app.whkey, r.wh_id, FX_TS, body,
 	    strlen(body), sig), 0);
 	expect(&r, 422, "missing_field");
-	assert_int_equal(sig_sign(&other, r.wh_id, TS, body, strlen(body),
+	assert_int_equal(sig_sign(&other, r.wh_id, FX_TS, body, strlen(body),
 	    sig), 0);
 	expect(&r, 401, "invalid_signature");
-	app.nwhkey_more = 0;
+	fx_app.nwhkey_more = 0;
 }
 
 static void
@@ -494,7 +435,7 @@ test_events(void **state)
 	/* The published Standard Webhooks vector gets past the check. */
 	r = rq_body("POST", "/v1/events", NULL, "{\"test\": 2432232314}");
 	r.wh_id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-	r.wh_ts = TS_S;
+	r.wh_ts = FX_TS_S;
 	r.wh_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 	expect(&r, 422, "missing_field");
 	r.wh_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
@@ -506,7 +447,7 @@ test_events(void **state)
 	expect(&r, 401, "stale_timestamp");
 	r.wh_ts = "16142653x0";
 	expect(&r, 401, "invalid_signature");
-	r.wh_ts = TS_S;
+	r.wh_ts = FX_TS_S;
 	r.wh_id = NULL;
 	expect(&r, 401, "invalid_signature");
 	r.wh_id = "msg with space";
@@ -587,7 +528,7 @@ test_duplicate_keys(void **state)
 		print_message("taken: %s\n", fine[i]);
 		signup(fine[i], 503, "database_unavailable");
 	}
-	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " ADMIN_KEY,
+	r = rq_body("POST", "/v1/referrals/9/void", "Bearer " FX_ADMIN_KEY,
 	    "{\"reason\":\"fraud\",\"reason\":\"\"}");
 	expect(&r, 400, "duplicate_key");
 	r.body = "{\"reason\":\"fraud\"}";
@@ -606,16 +547,16 @@ test_landing(void **state)
 	memset(&row, 0, sizeof(row));
 	row.user_id = 7;
 	snprintf(row.code, sizeof(row.code), "AB12CD34");
-	code_cache_put(&app, &row, "AB12CD34", 1);
-	code_cache_put(&app, &row, "ZZZZZZZZ", 0);
-	row.expires_at = TS - 1;
-	code_cache_put(&app, &row, "EXP00000", 1);
+	code_cache_put(&fx_app, &row, "AB12CD34", 1);
+	code_cache_put(&fx_app, &row, "ZZZZZZZZ", 0);
+	row.expires_at = FX_TS - 1;
+	code_cache_put(&fx_app, &row, "EXP00000", 1);
 	row.expires_at = 0;
-	row.disabled_at = TS - 10;
-	code_cache_put(&app, &row, "DIS00000", 1);
+	row.disabled_at = FX_TS - 10;
+	code_cache_put(&fx_app, &row, "DIS00000", 1);
 
 	r = rq("GET", "/r/ab12-cd34?utm=x");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_int_equal(rs.route, ROUTE_LANDING);
 	assert_string_equal(rs.location,
@@ -623,48 +564,48 @@ test_landing(void **state)
 	assert_string_equal(rs.cookie, "ref=AB12CD34; Max-Age=2592000; "
 	    "Path=/; HttpOnly; Secure; SameSite=Lax");
 	http_resp_free(&rs);
-	assert_int_equal(app.nclicks, 1);
+	assert_int_equal(fx_app.nclicks, 1);
 
 	r = rq("HEAD", "/r/AB12CD34");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_non_null(rs.cookie);
 	http_resp_free(&rs);
 
 	/* Unknown, expired, disabled, malformed: bare redirect. */
 	r.uri = "/r/ZZZZZZZZ";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_string_equal(rs.location, "https://shop.example/welcome");
 	assert_null(rs.cookie);
 	http_resp_free(&rs);
 	r.uri = "/r/EXP00000";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_null(rs.cookie);
 	http_resp_free(&rs);
 	r.uri = "/r/DIS00000";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_null(rs.cookie);
 	http_resp_free(&rs);
 	r.uri = "/r/%0d%0aSet-Cookie:x";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_null(rs.cookie);
 	assert_string_equal(rs.location, "https://shop.example/welcome");
 	http_resp_free(&rs);
 	r.uri = "/r/";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_null(rs.cookie);
 	http_resp_free(&rs);
 
 	/* The query separator and a fragment in landing_url. */
-	snprintf(conf.landing_url, sizeof(conf.landing_url),
+	snprintf(fx_conf.landing_url, sizeof(fx_conf.landing_url),
 	    "https://shop.example/w?a=1#top");
-	conf.cookie_name[0] = 'r';
-	conf.attribution_window_days = 7;
+	fx_conf.cookie_name[0] = 'r';
+	fx_conf.attribution_window_days = 7;
 	r.uri = "/r/AB12CD34";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_string_equal(rs.location,
 	    "https://shop.example/w?a=1&ref=AB12CD34#top");
 	assert_string_equal(rs.cookie, "ref=AB12CD34; Max-Age=604800; "
@@ -673,21 +614,21 @@ test_landing(void **state)
 
 	/* A stale entry goes back to the database, which is away: a
 	 * well-formed code keeps its cookie, the signup checks it. */
-	fake_ms += 6000;
-	snprintf(conf.landing_url, sizeof(conf.landing_url),
+	fx_ms += 6000;
+	snprintf(fx_conf.landing_url, sizeof(fx_conf.landing_url),
 	    "https://shop.example/welcome");
-	conf.attribution_window_days = 30;
+	fx_conf.attribution_window_days = 30;
 	r.uri = "/r/ZZZZZZZZ";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 302);
 	assert_non_null(rs.cookie);
 	http_resp_free(&rs);
 
 	/* The clicks of AB12CD34 wait for the database. */
-	assert_int_equal(clicks_due_ms(&app), 0);
-	assert_int_equal(clicks_flush(&app), -1);
-	assert_int_equal(app.nclicks, 1);
-	assert_int_equal(clicks_due_ms(&app), 1000);
+	assert_int_equal(clicks_due_ms(&fx_app), 0);
+	assert_int_equal(clicks_flush(&fx_app), -1);
+	assert_int_equal(fx_app.nclicks, 1);
+	assert_int_equal(clicks_due_ms(&fx_app), 1000);
 }
 
 /* The clicks buffered for "code", all days. */
@@ -699,8 +640,8 @@ clicks_of(const char *code)
 	size_t		 i;
 
 	for (i = 0; i < CLICK_BUF_SLOTS; i++)
-		if (app.clicks[i].key == k)
-			n += app.clicks[i].n;
+		if (fx_app.clicks[i].key == k)
+			n += fx_app.clicks[i].n;
 	return n;
 }
 
@@ -712,7 +653,7 @@ land(const char *method, const char *uri, int *cookie)
 	struct http_resp	 rs;
 	int			 st;
 
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	st = rs.status;
 	*cookie = rs.cookie != NULL;
 	http_resp_free(&rs);
@@ -756,7 +697,7 @@ test_landing_flood(void **state)
 	(void)state;
 	memset(&row, 0, sizeof(row));
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		code_cache_put(&app, &row, known[i], 1);
+		code_cache_put(&fx_app, &row, known[i], 1);
 
 	/* HEAD: a redirect with the cookie, and no click. */
 	assert_int_equal(clicks_of("KN0WN001"), 0);
@@ -773,41 +714,41 @@ test_landing_flood(void **state)
 	 * known code is still answered from the cache. */
 	for (i = 0; i < 200000; i++) {
 		random_code(i * 7919, code);
-		code_cache_put(&app, &row, code, 0);
+		code_cache_put(&fx_app, &row, code, 0);
 	}
-	reads = app.code_reads;
+	reads = fx_app.code_reads;
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		e = code_cache_get(&app, known[i], &rc);
+		e = code_cache_get(&fx_app, known[i], &rc);
 		assert_non_null(e);
 		assert_int_not_equal(e->until, 0);
 	}
 	/* The newest unknown codes are answered without the database. */
 	for (i = 200000 - 100; i < 200000; i++) {
 		random_code(i * 7919, code);
-		e = code_cache_get(&app, code, &rc);
+		e = code_cache_get(&fx_app, code, &rc);
 		assert_non_null(e);
 		assert_int_equal(e->until, 0);
 		snprintf(uri, sizeof(uri), "/r/%s", code);
 		assert_int_equal(land("GET", uri, &cookie), 302);
 		assert_false(cookie);
 	}
-	assert_int_equal(app.code_reads, reads);
+	assert_int_equal(fx_app.code_reads, reads);
 
 	/* A code that comes to exist leaves the unknown codes. */
 	random_code((200000 - 1) * 7919, code);
-	code_cache_put(&app, &row, code, 1);
-	e = code_cache_get(&app, code, &rc);
+	code_cache_put(&fx_app, &row, code, 1);
+	e = code_cache_get(&fx_app, code, &rc);
 	assert_int_not_equal(e->until, 0);
-	code_cache_put(&app, &row, "KN0WN004", 0);	/* deleted */
-	e = code_cache_get(&app, "KN0WN004", &rc);
+	code_cache_put(&fx_app, &row, "KN0WN004", 0);	/* deleted */
+	e = code_cache_get(&fx_app, "KN0WN004", &rc);
 	assert_int_equal(e->until, 0);
-	assert_int_equal(app.code_reads, reads);
+	assert_int_equal(fx_app.code_reads, reads);
 
 	/* Codes neither table knows: the database (away here) is asked
 	 * CODE_MISS_BURST times at once, then CODE_MISS_RATE a second; the
 	 * rest are answered as in an outage (cookie, no click). */
-	fake_ms += 10000;		/* a whole budget */
-	shed = app.code_shed;
+	fx_ms += 10000;		/* a whole budget */
+	shed = fx_app.code_shed;
 	for (i = 0; i < 3 * CODE_MISS_BURST; i++) {
 		random_code(1000000000 + i, code);
 		snprintf(uri, sizeof(uri), "/r/%s", code);
@@ -815,14 +756,14 @@ test_landing_flood(void **state)
 		assert_true(cookie);
 		assert_int_equal(clicks_of(code), 0);
 	}
-	assert_int_equal(app.code_reads - reads, CODE_MISS_BURST);
-	assert_int_equal(app.code_shed - shed, 2 * CODE_MISS_BURST);
-	fake_ms += 1000;
+	assert_int_equal(fx_app.code_reads - reads, CODE_MISS_BURST);
+	assert_int_equal(fx_app.code_shed - shed, 2 * CODE_MISS_BURST);
+	fx_ms += 1000;
 	for (i = 0; i < 3 * CODE_MISS_RATE; i++) {
 		random_code(2000000000 + i, code);
-		(void)code_cache_get(&app, code, &rc);
+		(void)code_cache_get(&fx_app, code, &rc);
 	}
-	assert_int_equal(app.code_reads - reads,
+	assert_int_equal(fx_app.code_reads - reads,
 	    CODE_MISS_BURST + CODE_MISS_RATE);
 	/* A known code read too long ago, over the budget: its entry
 	 * answers (cookie and click). */
@@ -831,11 +772,11 @@ test_landing_flood(void **state)
 	assert_int_equal(clicks_of("KN0WN002"), 1);
 
 	/* Unknown answers last code_cache_seconds, then are asked again. */
-	fake_ms += 10000;
-	reads = app.code_reads;
+	fx_ms += 10000;
+	reads = fx_app.code_reads;
 	random_code(199999 * 7919 - 7919, code);
-	(void)code_cache_get(&app, code, &rc);
-	assert_int_equal(app.code_reads, reads + 1);
+	(void)code_cache_get(&fx_app, code, &rc);
+	assert_int_equal(fx_app.code_reads, reads + 1);
 }
 
 /*
@@ -852,35 +793,35 @@ test_click_flusher(void **state)
 
 	(void)state;
 	/* An empty buffer to begin with (earlier tests left clicks). */
-	memset(app.clicks, 0, CLICK_BUF_SLOTS * sizeof(*app.clicks));
-	app.nclicks = 0;
-	conf.click_flush_ms = 20;
-	app.clicks_flushed_ms = t0 = fake_ms;
-	assert_int_equal(clicks_flusher_start(&app), 0);
-	assert_int_equal(app.flusher_on, 1);
+	memset(fx_app.clicks, 0, CLICK_BUF_SLOTS * sizeof(*fx_app.clicks));
+	fx_app.nclicks = 0;
+	fx_conf.click_flush_ms = 20;
+	fx_app.clicks_flushed_ms = t0 = fx_ms;
+	assert_int_equal(clicks_flusher_start(&fx_app), 0);
+	assert_int_equal(fx_app.flusher_on, 1);
 	for (i = 0; i < 5; i++)
-		click_count(&app, "AB12CD34");
-	click_count(&app, "CD34AB12");
+		click_count(&fx_app, "AB12CD34");
+	click_count(&fx_app, "CD34AB12");
 	/* The worker never flushes while the flusher runs. */
-	assert_int_equal(clicks_due_ms(&app), -1);
-	pthread_mutex_lock(&app.clicks_mu);
-	fake_ms += 1000;
-	pthread_mutex_unlock(&app.clicks_mu);
-	for (i = 0; i < 200 && app.clicks_flushed_ms == t0; i++)
+	assert_int_equal(clicks_due_ms(&fx_app), -1);
+	pthread_mutex_lock(&fx_app.clicks_mu);
+	fx_ms += 1000;
+	pthread_mutex_unlock(&fx_app.clicks_mu);
+	for (i = 0; i < 200 && fx_app.clicks_flushed_ms == t0; i++)
 		usleep(10000);
-	clicks_flusher_stop(&app);
-	assert_int_equal(app.flusher_on, 0);
-	assert_true(app.clicks_flushed_ms > t0);	/* it tried */
-	assert_int_equal(app.nclicks, 2);
+	clicks_flusher_stop(&fx_app);
+	assert_int_equal(fx_app.flusher_on, 0);
+	assert_true(fx_app.clicks_flushed_ms > t0);	/* it tried */
+	assert_int_equal(fx_app.nclicks, 2);
 	for (i = 0; i < CLICK_BUF_SLOTS; i++)
-		sum += app.clicks[i].n;
+		sum += fx_app.clicks[i].n;
 	assert_int_equal(sum, 6);
 	/* Stopped: the worker's own flush takes over, a period after the
 	 * flusher's try (and fails here). */
-	assert_int_equal(clicks_due_ms(&app), 20);
-	assert_int_equal(clicks_flush(&app), -1);
-	assert_int_equal(app.nclicks, 2);
-	conf.click_flush_ms = 1000;
+	assert_int_equal(clicks_due_ms(&fx_app), 20);
+	assert_int_equal(clicks_flush(&fx_app), -1);
+	assert_int_equal(fx_app.nclicks, 2);
+	fx_conf.click_flush_ms = 1000;
 }
 
 static void
@@ -895,27 +836,27 @@ test_request_id(void **state)
 	(void)state;
 	r = rq("GET", "/nope");
 	r.request_id = "abc-DEF_1.2";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_string_equal(rs.request_id, "abc-DEF_1.2");
 	http_resp_free(&rs);
 
 	r.request_id = "abc\r\nSet-Cookie: x=1";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
 	assert_null(strchr(rs.request_id, '\r'));
 	http_resp_free(&rs);
 	r.request_id = "a b";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
 	http_resp_free(&rs);
 	r.request_id = "";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(strlen(rs.request_id), RID_GEN_LEN);
 	http_resp_free(&rs);
 
 	r = rq("DELETE", "/v1/users/3/code");
 	r.request_id = "rid-1";
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	http_body(&rs, &len);
 	n = http_head(&rs, head, sizeof(head), len);
 	assert_true(n > 0);
@@ -937,7 +878,7 @@ test_error_body(void **state)
 
 	(void)state;
 	r = rq("GET", "/nope");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	body = http_body(&rs, &len);
 	assert_string_equal(body, "{\"error\":{\"code\":\"not_found\","
 	    "\"message\":\"no such resource\"}}");
@@ -959,12 +900,12 @@ test_health_metrics(void **state)
 
 	m = metrics_open("", err, sizeof(err));
 	assert_non_null(m);
-	app.metrics = m;
+	fx_app.metrics = m;
 	metrics_request(m, ROUTE_LANDING, 302, 700);
 	metrics_request(m, ROUTE_LANDING, 302, 20);
 	metrics_request(m, ROUTE_NONE, 404, 20);
 	r = rq("GET", "/metrics");
-	http_serve(&app, &r, &rs);
+	http_serve(&fx_app, &r, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(rs.text);
 	assert_non_null(strstr(rs.text, "referd_database_up 0\n"));
@@ -982,7 +923,7 @@ test_health_metrics(void **state)
 	assert_string_equal(rs.content_type,
 	    "text/plain; version=0.0.4; charset=utf-8");
 	http_resp_free(&rs);
-	app.metrics = NULL;
+	fx_app.metrics = NULL;
 	metrics_close(m);
 }
 
@@ -1062,5 +1003,5 @@ main(void)
 		cmocka_unit_test(test_parsers),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fx_app_setup, fx_app_teardown);
 }

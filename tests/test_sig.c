@@ -14,11 +14,12 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "fixture.h"
 
-#define SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+/* The published vector: FX_SECRET and FX_TS are the fixture's. */
 #define MSGID	"msg_p5jXN8AQM9LWM0D4loKWxJek"
-#define TS	1614265330LL
-#define TS_S	"1614265330"
+#define TS	FX_TS
+#define TS_S	FX_TS_S
 #define BODY	"{\"test\": 2432232314}"
 #define SIG	"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
@@ -27,7 +28,7 @@ static struct sig_key	 key;
 static int
 setup(void **state)
 {
-	return sig_key_parse(SECRET, &key);
+	return fx_key(&key);
 }
 
 static enum sig_rc

@@ -11,11 +11,15 @@ to OUTPREFIX.(i mod THREADS), one per line: id, timestamp, signature and
 body separated by tabs, for bench/lib/events.lua.  The body has the shape
 bench/sqlfloor builds for the same work without HTTP.
 """
-import base64
-import hashlib
-import hmac
+import os
 import sys
 import time
+
+# The signer of the test helpers: tests/lib/signing.py.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "lib"))
+from signing import key as secret_key, sign  # noqa: E402
 
 
 def conf_get(path, key):
@@ -33,7 +37,7 @@ def main():
         return 0 if len(sys.argv) == 2 else 2
     conf, first, count, nthr, prefix = sys.argv[1:]
     first, count, nthr = int(first), int(count), int(nthr)
-    key = base64.b64decode(conf_get(conf, "webhook_secret").split("_", 1)[1])
+    key = secret_key(conf_get(conf, "webhook_secret"))
     ts = str(int(time.time()))
     outs = [open("%s.%d" % (prefix, t), "w") for t in range(nthr)]
     for i in range(count):
@@ -43,9 +47,7 @@ def main():
                 '"order_id":"ord_h_%d","amount":"25.00","currency":"USD",'
                 '"occurred_at":"2026-01-01T00:00:00Z",'
                 '"payment_fingerprint":"pf_h_%d"}' % (eid, uid, uid, uid))
-        mac = hmac.new(key, ("%s.%s.%s" % (eid, ts, body)).encode(),
-                       hashlib.sha256).digest()
-        sig = "v1," + base64.b64encode(mac).decode()
+        sig = sign(key, eid, ts, body)
         outs[i % nthr].write("%s\t%s\t%s\t%s\n" % (eid, ts, sig, body))
     for f in outs:
         f.close()

@@ -177,7 +177,7 @@ EVS=$(ev_json "ev-$UBASE-s" "$U4" "o-$UBASE-s" 25.00)
 NOW=$(date +%s)
 GOOD=$(printf '%s' "$EVS" | sign "ev-$UBASE-s" "$NOW")
 OTHER=whsec_$(head -c 24 /dev/urandom | base64)
-WRONG=$(printf '%s' "$EVS" | "$PY" "$LIB/sign.py" "$OTHER" "ev-$UBASE-s" "$NOW")
+WRONG=$(printf '%s' "$EVS" | "$PY" "$SIGN" "$OTHER" "ev-$UBASE-s" "$NOW")
 event "$EVS" "" "$NOW" "$WRONG"
 is "signed with another secret: 401 invalid_signature" "$ST/$(errcode)" "401/invalid_signature"
 event "$EVS" "" "$NOW" "v1,$(head -c 32 /dev/zero | base64)"

@@ -88,7 +88,7 @@ is "events take no API key, only a signature: 401" "$ST/$(errcode)" "401/invalid
 # --- error paths that involve secrets ------------------------------------------------
 E=$(ev_json "sec-$UBASE-2" "$(uid 2)" "o-$UBASE-2")
 TS=$(date +%s)
-event "$E" "" "$TS" "v1,$(printf '%s' "$E" | "$PY" "$LIB/sign.py" "$OUT_SECRET" "sec-$UBASE-2" "$TS" | cut -d, -f2)"
+event "$E" "" "$TS" "v1,$(printf '%s' "$E" | "$PY" "$SIGN" "$OUT_SECRET" "sec-$UBASE-2" "$TS" | cut -d, -f2)"
 is "an event signed with the outbound secret: 401" "$ST/$(errcode)" "401/invalid_signature"
 event "$E" "" "$TS" "v1,${WH_SECRET#whsec_}"
 is "the webhook secret itself as the signature: 401" "$ST/$(errcode)" "401/invalid_signature"

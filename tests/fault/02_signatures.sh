@@ -62,7 +62,7 @@ is "its signature with another timestamp: 401" "$ST $(errcode)" "401 invalid_sig
 ev "$E4" "fs-$UBASE-4" "$TS" "v1,$(head -c 32 /dev/urandom | base64)"; no
 is "a random signature: 401" "$ST $(errcode)" "401 invalid_signature"
 OUT_SEC=$(conf_get outbound_secret)
-ev "$E4" "fs-$UBASE-4" "$TS" "$(printf '%s' "$E4" | "$PY" "$LIB/sign.py" "$OUT_SEC" "fs-$UBASE-4" "$TS")"; no
+ev "$E4" "fs-$UBASE-4" "$TS" "$(printf '%s' "$E4" | "$PY" "$SIGN" "$OUT_SEC" "fs-$UBASE-4" "$TS")"; no
 is "signed with the outbound secret instead: 401" "$ST $(errcode)" "401 invalid_signature"
 ev "$E4" "fs-$UBASE-4" "$TS" "v2,${SIG4#v1,}"; no
 is "its MAC under another version tag: 401" "$ST $(errcode)" "401 invalid_signature"

@@ -44,9 +44,10 @@ import threading
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "e2e", "lib"))
-from sign import sign  # noqa: E402  (tests/e2e/lib/sign.py)
+                                "..", "lib"))
+from signing import sign  # noqa: E402  (tests/lib/signing.py)
 
 
 def read_conf(path):

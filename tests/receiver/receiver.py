@@ -36,9 +36,6 @@ Control endpoints (not signed, not counted as reward requests):
 """
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -50,65 +47,16 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# The signer of the test helpers: tests/lib/signing.py.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from signing import DEFAULT_TOLERANCE, VECTOR, sign, verify  # noqa: E402
+from signing import key as secret_key  # noqa: E402
+
 DEFAULT_LISTEN = "127.0.0.1:8082"
-DEFAULT_TOLERANCE = 300
 MAX_BODY = 1 << 20
 FAULT_KINDS_NAMED = ("hang", "reset")
-
-# Published Standard Webhooks test vector.
-VECTOR = {
-    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    "id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
-    "timestamp": "1614265330",
-    "body": b'{"test": 2432232314}',
-    "signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-}
-
-
-# ---------------------------------------------------------------- signatures
-
-def secret_key(secret):
-    """Return the HMAC key bytes for a "whsec_..." secret."""
-    s = secret.strip()
-    if s.startswith("whsec_"):
-        s = s[len("whsec_"):]
-    s += "=" * (-len(s) % 4)
-    return base64.b64decode(s, validate=True)
-
-
-def sign(key, msg_id, ts, body):
-    """Return "v1,<base64 HMAC-SHA256>" over "{id}.{ts}.{body}"."""
-    if isinstance(body, str):
-        body = body.encode()
-    mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode()
-
-
-def verify(key, msg_id, ts, sig_header, body, now=None,
-           tolerance=DEFAULT_TOLERANCE, check_ts=True):
-    """Return None when valid, else a short reason string."""
-    if not msg_id or not ts or not sig_header:
-        return "missing webhook-id, webhook-timestamp or webhook-signature"
-    try:
-        tsi = int(ts)
-    except ValueError:
-        return "bad webhook-timestamp"
-    if check_ts:
-        if now is None:
-            now = time.time()
-        if abs(now - tsi) > tolerance:
-            return "webhook-timestamp outside tolerance"
-    want = sign(key, msg_id, ts, body).split(",", 1)[1].encode()
-    ok = False
-    for part in sig_header.split():
-        ver, _, sig = part.partition(",")
-        if ver != "v1" or not sig:
-            continue
-        # compare every candidate; no early exit
-        if hmac.compare_digest(sig.encode(), want):
-            ok = True
-    return None if ok else "signature mismatch"
-
 
 # ---------------------------------------------------------------- faults
 

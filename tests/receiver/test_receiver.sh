@@ -7,6 +7,9 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 RECV=$HERE/receiver.py
+# The signer of the test helpers: the sign CLI, and signing.py for the
+# inline Python below (PYTHONPATH).
+SIGNLIB=$(cd "$HERE/../lib" && pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -75,12 +78,7 @@ stop() {
 }
 
 sig() {	# sig SECRET ID TS BODY
-	"$PY" -c '
-import base64, hashlib, hmac, sys
-sec, mid, ts, body = sys.argv[1:5]
-key = base64.b64decode(sec[len("whsec_"):])
-mac = hmac.new(key, f"{mid}.{ts}.{body}".encode(), hashlib.sha256)
-print("v1," + base64.b64encode(mac.digest()).decode())' "$@"
+	printf '%s' "$4" | "$PY" "$SIGNLIB/sign" "$1" "$2" "$3"
 }
 
 body() {	# body REWARD_ID [EVENT]
@@ -193,21 +191,21 @@ post reward-105 '{"event":"reward.issued",'
 ok $? "broken JSON is 400" "code=$CODE"
 
 # keep-alive: three requests over one HTTP/1.1 connection
+PYTHONPATH=$SIGNLIB PYTHONDONTWRITEBYTECODE=1 \
 "$PY" - "$PORT" "$SECRET" >"$T/ka" 2>&1 <<'EOF'
-import base64, hashlib, hmac, http.client, json, sys, time
+import http.client, json, sys, time
+from signing import sign
 port, sec = int(sys.argv[1]), sys.argv[2]
-key = base64.b64decode(sec[6:])
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 socks = set()
 for i in range(3):
     body = json.dumps({"event": "reward.issued", "reward_id": 200 + i})
     ts = str(int(time.time()))
     mid = f"msg_ka{i}"
-    mac = hmac.new(key, f"{mid}.{ts}.{body}".encode(), hashlib.sha256)
     c.request("POST", "/rewards", body, {
         "Idempotency-Key": f"reward-{200 + i}", "webhook-id": mid,
         "webhook-timestamp": ts, "Content-Type": "application/json",
-        "webhook-signature": "v1," + base64.b64encode(mac.digest()).decode()})
+        "webhook-signature": sign(sec, mid, ts, body)})
     r = c.getresponse()
     r.read()
     assert r.status == 200, r.status
@@ -282,17 +280,17 @@ ok $? "max_inflight tracks concurrent requests; retry during a hang is overlap_h
 # request 1 open by sending its headers and half its body, send request 2
 # for the same key on another connection, then finish request 1.
 control '{"faults":"","reset_stats":true}' >/dev/null
+PYTHONPATH=$SIGNLIB PYTHONDONTWRITEBYTECODE=1 \
 "$PY" - "$PORT" "$SECRET" >"$T/ov" 2>&1 <<'EOF'
-import base64, hashlib, hmac, socket, sys, time
+import socket, sys, time
+from signing import sign
 port, sec = int(sys.argv[1]), sys.argv[2]
-key = base64.b64decode(sec[6:])
 def req(mid):
     body = b'{"event":"reward.issued","reward_id":401}'
     ts = str(int(time.time()))
-    mac = hmac.new(key, f"{mid}.{ts}.".encode() + body, hashlib.sha256)
     h = (f"POST /r HTTP/1.1\r\nHost: x\r\nIdempotency-Key: reward-401\r\n"
          f"webhook-id: {mid}\r\nwebhook-timestamp: {ts}\r\n"
-         f"webhook-signature: v1,{base64.b64encode(mac.digest()).decode()}\r\n"
+         f"webhook-signature: {sign(sec, mid, ts, body)}\r\n"
          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     return h, body
 s1 = socket.create_connection(("127.0.0.1", port))

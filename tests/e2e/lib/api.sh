@@ -102,8 +102,10 @@ errcode() { j '.error.code // "-"'; }
 # sql QUERY: one query on the referd database as root, tab-separated.
 sql() { mysql_client -N -B referd -e "$1"; }
 
-# sign ID TS: the webhook-signature of stdin.
-sign() { "$PY" "$LIB/sign.py" "$WH_SECRET" "$1" "$2"; }
+# sign ID TS: the webhook-signature of stdin ($SIGN SECRET ID TS signs
+# with another secret).
+SIGN=$top/tests/lib/sign
+sign() { "$PY" "$SIGN" "$WH_SECRET" "$1" "$2"; }
 
 # event BODY [ID [TS [SIG]]]: POST /v1/events signed with the webhook
 # secret.  ID defaults to the body's "id", TS to now.
