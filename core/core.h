@@ -346,7 +346,8 @@ const char	*sig_rc_name(enum sig_rc);
 int		 ct_streq(const char *a, const char *b);
 
 /*
- * Configuration (conf.c).
+ * Configuration: the file's keys and parser (conf.c), the checks of what
+ * each binary requires and refuses (confcheck.c).
  */
 struct reward_def {
 	char		 type[32];	/* credit, coupon or points */
@@ -479,21 +480,129 @@ struct conf {
 	struct conf_src src[CONF_KEYS];	/* by key, first setting */
 };
 
+/*
+ * The key table (conf.c), which the checks (confcheck.c) read too: one
+ * entry per key, by enum conf_keyid.
+ */
+enum conf_type {
+	CT_STR,			/* char[size], value may be empty */
+	CT_LONG,		/* decimal, min..max */
+	CT_OCTAL,		/* octal digits, min..max */
+	CT_MONEY,		/* money_parse() into int64_t */
+	CT_LIST,		/* qualifying_events: repeat the key to add */
+	CT_ROTATED,		/* a secret that may repeat (rotation) */
+	CT_SSL_MODE,		/* a name of ssl_modes[] into long */
+};
+
+/* Flags of a key. */
+#define KF_SECRET	0x01	/* a secret: checked for placeholders and
+				   test vectors; may be in secrets_file */
+#define KF_WHSEC	0x02	/* a Standard Webhooks whsec_ secret */
+#define KF_APIKEY	0x04	/* a bearer key */
+
+enum conf_keyid {
+	CK_DB_SOCKET,
+	CK_DB_HOST,
+	CK_DB_PORT,
+	CK_DB_USER,
+	CK_DB_PASSWORD,
+	CK_DB_NAME,
+	CK_DB_SSL_CA,
+	CK_DB_SSL_MODE,
+	CK_STATS_DB_SOCKET,
+	CK_STATS_DB_HOST,
+	CK_STATS_DB_PORT,
+	CK_STATS_DB_USER,
+	CK_STATS_DB_PASSWORD,
+	CK_STATS_DB_NAME,
+	CK_STATS_DB_SSL_CA,
+	CK_STATS_DB_SSL_MODE,
+	CK_USER,
+	CK_SECRETS_FILE,
+	CK_LISTEN,
+	CK_SOCKET_OWNER,
+	CK_SOCKET_GROUP,
+	CK_SOCKET_MODE,
+	CK_WORKERS,
+	CK_LOG_FILE,
+	CK_PID_FILE,
+	CK_METRICS_DIR,
+	CK_API_KEY,
+	CK_ADMIN_API_KEY,
+	CK_WEBHOOK_SECRET,
+	CK_OUTBOUND_SECRET,
+	CK_BASE_URL,
+	CK_LANDING_URL,
+	CK_COOKIE_NAME,
+	CK_ATTRIBUTION_WINDOW_DAYS,
+	CK_CODE_CACHE_SECONDS,
+	CK_CLICK_FLUSH_MS,
+	CK_QUALIFYING_EVENTS,
+	CK_MIN_ORDER_AMOUNT,
+	CK_HOLD_DAYS,
+	CK_REWARD_REFERRER_TYPE,
+	CK_REWARD_REFERRER_AMOUNT,
+	CK_REWARD_REFERRER_CURRENCY,
+	CK_REWARD_REFEREE_TYPE,
+	CK_REWARD_REFEREE_AMOUNT,
+	CK_REWARD_REFEREE_CURRENCY,
+	CK_MAX_SIGNUPS_PER_REFERRER_PER_HOUR,
+	CK_MAX_SIGNUPS_PER_IP_PER_HOUR,
+	CK_DISPOSABLE_DOMAINS_FILE,
+	CK_REWARD_URL_CREDIT,
+	CK_REWARD_URL_COUPON,
+	CK_REWARD_URL_POINTS,
+	CK_DISPATCH_CONCURRENCY,
+	CK_DISPATCH_MAX_ATTEMPTS,
+	CK_DISPATCH_CONNECT_TIMEOUT_MS,
+	CK_DISPATCH_TIMEOUT_MS,
+	CK_DISPATCH_LEASE_SECONDS,
+	CK_DISPATCH_BATCH,
+	CK_DISPATCH_POLL_MS,
+	CK_DISPATCH_BACKOFF_MS,
+	CK_DISPATCH_BACKOFF_MAX_MS,
+	CK_DISPATCH_LOG_FILE,
+	CK_DISPATCH_PID_FILE,
+	CK_CONSOLE_REFRESH_MS,
+	CK__MAX
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;		/* offsetof(struct conf, field) */
+	size_t		 size;		/* sizeof the field */
+	long		 min;		/* CT_LONG, CT_OCTAL */
+	long		 max;
+	unsigned int	 flags;		/* KF_* */
+	size_t		 more;		/* CT_ROTATED: offsetof the others */
+	size_t		 moresz;	/* ... and of their count */
+};
+
+extern const struct conf_key conf_keys[CK__MAX];
+
+/* conf.c */
 void		 conf_defaults(struct conf *);
 int		 conf_parse(struct conf *, const char *buf, size_t len,
 		    const char *fname, char *err, size_t errsz);
 int		 conf_parse_secrets(struct conf *, const char *buf,
 		    size_t len, const char *fname, char *err, size_t errsz);
+int		 conf_is_qualifying(const struct conf *, const char *type);
+enum db_ssl_mode conf_db_ssl_mode(const struct conf *, int stats);
+const char	*conf_db_ssl_mode_name(enum db_ssl_mode);
+void		 conf_err(char *err, size_t errsz, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* confcheck.c */
 int		 conf_check(const struct conf *, char *err, size_t errsz);
 int		 conf_check_role(const struct conf *, enum conf_role,
 		    char *err, size_t errsz);
 const char	*conf_role_name(enum conf_role);
-int		 conf_is_qualifying(const struct conf *, const char *type);
 enum conf_secret conf_secret_check(const char *value);
+int		 conf_secret_ok(const struct conf_key *, const char *value,
+		    char *msg, size_t msgsz);
 const char	*conf_mode_problem(unsigned int mode, int secrets_file);
 enum conf_priv	 conf_priv_decide(long uid, const char *user, int dev_root);
-enum db_ssl_mode conf_db_ssl_mode(const struct conf *, int stats);
-const char	*conf_db_ssl_mode_name(enum db_ssl_mode);
 size_t		 conf_secrets(const struct conf *, int outbound,
 		    const char *out[MAX_SECRETS]);
 

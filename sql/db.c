@@ -366,8 +366,9 @@ db_read(struct db *db, db_fn fn, void *arg)
  * Parameter formats: 'l' int64_t, 'L' int64_t with 0 as NULL, 's' string
  * (NULL pointer as NULL, "" as ""), 'S' string with "" as NULL, 'm' money
  * in minor units sent as a decimal string, 'A' an array: a const int64_t *
- * then a size_t count, bound to that many placeholders in a row.  A statement with a result set
- * has it stored so other statements can run while it is read.
+ * then a size_t count, bound to that many placeholders in a row.  A
+ * statement with a result set has it stored so other statements can run
+ * while it is read.
  * Returns DB_OK, DB_DUP (unique key), DB_RETRY (transient) or DB_ERR.
  */
 enum db_rc
