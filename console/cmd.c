@@ -406,9 +406,9 @@ confirm_begin(struct con *c, enum con_act act, int64_t v, const char *extra)
 	c->dirty = 1;
 }
 
-/* The referral under the cursor, or 0 with a message. */
+/* The referral under the cursor and its state, or 0 with a message. */
 static int64_t
-selected_referral(struct con *c, const char **status, const char **review)
+selected_referral(struct con *c, struct ref_pos *at)
 {
 	size_t	 r = screen_row(c, c->screen);
 
@@ -417,12 +417,12 @@ selected_referral(struct con *c, const char **status, const char **review)
 		return 0;
 	}
 	if (c->screen == SCR_REFERRALS) {
-		*status = c->referrals[r].status;
-		*review = c->referrals[r].review;
+		at->status = c->referrals[r].status;
+		at->review = c->referrals[r].review;
 		return c->referrals[r].id;
 	}
-	*status = c->fraud[r].status;
-	*review = c->fraud[r].review;
+	at->status = c->fraud[r].status;
+	at->review = c->fraud[r].review;
 	if (c->fraud[r].referral_id == 0)
 		con_msg(c, 1, "this flag has no referral");
 	return c->fraud[r].referral_id;
@@ -431,17 +431,18 @@ selected_referral(struct con *c, const char **status, const char **review)
 static void
 c_approve(struct con *c)
 {
-	const char	*status, *review;
+	struct ref_pos	 at;
 	int64_t		 id;
 
-	if ((id = selected_referral(c, &status, &review)) == 0)
+	if ((id = selected_referral(c, &at)) == 0)
 		return;
-	if (strcmp(review, "held") != 0 || strcmp(status, "voided") == 0) {
+	if (!fsm_can(at, RE_APPROVE)) {
 		con_msg(c, 1, "referral %" PRId64 " is not held for review "
-		    "(%s, review %s)", id, status, review);
+		    "(%s, review %s)", id, fsm_state_name(at.status),
+		    fsm_review_name(at.review));
 		return;
 	}
-	confirm_begin(c, ACT_APPROVE, id, strcmp(status, "converted") == 0 ?
+	confirm_begin(c, ACT_APPROVE, id, at.status == RS_CONVERTED ?
 	    " (converted: rewards are issued now)" :
 	    " (pending: rewards follow its order)");
 }
@@ -449,18 +450,18 @@ c_approve(struct con *c)
 static void
 c_void(struct con *c)
 {
-	const char	*status, *review;
+	struct ref_pos	 at;
 	int64_t		 id;
 
-	if ((id = selected_referral(c, &status, &review)) == 0)
+	if ((id = selected_referral(c, &at)) == 0)
 		return;
-	if (strcmp(status, "voided") == 0) {
+	if (!fsm_can(at, RE_VOID)) {
 		con_msg(c, 1, "referral %" PRId64 " is already void", id);
 		return;
 	}
 	c->act_id = id;
 	snprintf(c->act_note, sizeof(c->act_note), "%s",
-	    strcmp(status, "rewarded") == 0 ?
+	    fsm_next(at, RE_VOID).actions & FSM_A_REVOKE ?
 	    " (rewarded: both rewards are revoked)" : "");
 	input_begin(c, ACT_VOID, REASON_CHARS,
 	    "Void referral %" PRId64 ": reason (Esc cancels): ", id);

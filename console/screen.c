@@ -299,7 +299,8 @@ referrals_row(const struct con *c, size_t i, char *buf, size_t sz)
 		    off ? "  " : "", r->void_reason);
 	snprintf(buf, sz, "%-*" PRId64 " %-*" PRId64 " %-9s %-8s %-11s %-11s %s",
 	    c->w_a[SCR_REFERRALS], r->id, c->w_b[SCR_REFERRALS],
-	    r->referee_id, r->status, r->review,
+	    r->referee_id, fsm_state_name(r->status),
+	    fsm_review_name(r->review),
 	    when(r->created_at, t1, sizeof(t1)), when(upd, t2, sizeof(t2)),
 	    note[0] ? note : "-");
 }
@@ -322,11 +323,11 @@ referrals_style(const struct con *c, size_t i)
 {
 	const struct con_referral *r = &c->referrals[i];
 
-	if (strcmp(r->status, "voided") == 0)
+	if (r->status == RS_VOIDED)
 		return ST_BAD;
-	if (strcmp(r->review, "held") == 0)
+	if (r->review == RV_HELD)
 		return ST_HELD;
-	if (strcmp(r->status, "rewarded") == 0)
+	if (r->status == RS_REWARDED)
 		return ST_GOOD;
 	return ST_NORMAL;
 }
@@ -390,7 +391,7 @@ static const char *
 fraud_state(const struct con_fraud *f, char *buf, size_t sz)
 {
 	if (f->flag_id == 0)
-		snprintf(buf, sz, "held/%.4s", f->status);
+		snprintf(buf, sz, "held/%.4s", fsm_state_name(f->status));
 	else
 		snprintf(buf, sz, "%s", f->decision);
 	return buf;
@@ -418,13 +419,15 @@ fraud_detail(const struct con *c, size_t i, char *buf, size_t sz)
 	if (f->flag_id == 0)
 		snprintf(buf, sz, "held %s: referral %" PRId64 " is %s, "
 		    "review %s; %s", when_full(f->at, t, sizeof(t)),
-		    f->referral_id, f->status, f->review, f->detail);
+		    f->referral_id, fsm_state_name(f->status),
+		    fsm_review_name(f->review), f->detail);
 	else
 		snprintf(buf, sz, "flag %" PRId64 " %s: %s %s, referral %s%s%s"
 		    "%s", f->flag_id, when_full(f->at, t, sizeof(t)), f->rule,
 		    f->decision, id(f->referral_id, a, sizeof(a)),
-		    f->status[0] ? " (now " : "", f->status,
-		    f->status[0] ? ")" : "");
+		    f->referral_id ? " (now " : "",
+		    f->referral_id ? fsm_state_name(f->status) : "",
+		    f->referral_id ? ")" : "");
 }
 
 static enum con_style

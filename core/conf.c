@@ -1,7 +1,6 @@
 /*
- * The configuration file: "key = value" lines, parsed by one table, and
- * what each binary requires of it (its role) and refuses in it (published
- * test secrets, placeholders, one secret both ways, files others read).
+ * The configuration file: "key = value" lines, parsed by one table of
+ * keys into struct conf (the checks of the result are confcheck.c).
  */
 #include "config.h"
 
@@ -14,101 +13,6 @@
 
 #include "core.h"
 
-enum conf_type {
-	CT_STR,			/* char[size], value may be empty */
-	CT_LONG,		/* decimal, min..max */
-	CT_OCTAL,		/* octal digits, min..max */
-	CT_MONEY,		/* money_parse() into int64_t */
-	CT_LIST,		/* qualifying_events: repeat the key to add */
-	CT_ROTATED,		/* a secret that may repeat (rotation) */
-	CT_SSL_MODE,		/* a name of ssl_modes[] into long */
-};
-
-/* Flags of a key. */
-#define KF_SECRET	0x01	/* a secret: checked for placeholders and
-				   test vectors; may be in secrets_file */
-#define KF_WHSEC	0x02	/* a Standard Webhooks whsec_ secret */
-#define KF_APIKEY	0x04	/* a bearer key */
-
-enum conf_keyid {
-	K_DB_SOCKET,
-	K_DB_HOST,
-	K_DB_PORT,
-	K_DB_USER,
-	K_DB_PASSWORD,
-	K_DB_NAME,
-	K_DB_SSL_CA,
-	K_DB_SSL_MODE,
-	K_STATS_DB_SOCKET,
-	K_STATS_DB_HOST,
-	K_STATS_DB_PORT,
-	K_STATS_DB_USER,
-	K_STATS_DB_PASSWORD,
-	K_STATS_DB_NAME,
-	K_STATS_DB_SSL_CA,
-	K_STATS_DB_SSL_MODE,
-	K_USER,
-	K_SECRETS_FILE,
-	K_LISTEN,
-	K_SOCKET_OWNER,
-	K_SOCKET_GROUP,
-	K_SOCKET_MODE,
-	K_WORKERS,
-	K_LOG_FILE,
-	K_PID_FILE,
-	K_METRICS_DIR,
-	K_API_KEY,
-	K_ADMIN_API_KEY,
-	K_WEBHOOK_SECRET,
-	K_OUTBOUND_SECRET,
-	K_BASE_URL,
-	K_LANDING_URL,
-	K_COOKIE_NAME,
-	K_ATTRIBUTION_WINDOW_DAYS,
-	K_CODE_CACHE_SECONDS,
-	K_CLICK_FLUSH_MS,
-	K_QUALIFYING_EVENTS,
-	K_MIN_ORDER_AMOUNT,
-	K_HOLD_DAYS,
-	K_REWARD_REFERRER_TYPE,
-	K_REWARD_REFERRER_AMOUNT,
-	K_REWARD_REFERRER_CURRENCY,
-	K_REWARD_REFEREE_TYPE,
-	K_REWARD_REFEREE_AMOUNT,
-	K_REWARD_REFEREE_CURRENCY,
-	K_MAX_SIGNUPS_PER_REFERRER_PER_HOUR,
-	K_MAX_SIGNUPS_PER_IP_PER_HOUR,
-	K_DISPOSABLE_DOMAINS_FILE,
-	K_REWARD_URL_CREDIT,
-	K_REWARD_URL_COUPON,
-	K_REWARD_URL_POINTS,
-	K_DISPATCH_CONCURRENCY,
-	K_DISPATCH_MAX_ATTEMPTS,
-	K_DISPATCH_CONNECT_TIMEOUT_MS,
-	K_DISPATCH_TIMEOUT_MS,
-	K_DISPATCH_LEASE_SECONDS,
-	K_DISPATCH_BATCH,
-	K_DISPATCH_POLL_MS,
-	K_DISPATCH_BACKOFF_MS,
-	K_DISPATCH_BACKOFF_MAX_MS,
-	K_DISPATCH_LOG_FILE,
-	K_DISPATCH_PID_FILE,
-	K_CONSOLE_REFRESH_MS,
-	K__MAX
-};
-
-struct conf_key {
-	const char	*name;
-	enum conf_type	 type;
-	size_t		 off;		/* offsetof(struct conf, field) */
-	size_t		 size;		/* sizeof the field */
-	long		 min;		/* CT_LONG, CT_OCTAL */
-	long		 max;
-	unsigned int	 flags;		/* KF_* */
-	size_t		 more;		/* CT_ROTATED: offsetof the others */
-	size_t		 moresz;	/* ... and of their count */
-};
-
 #define F(f)		offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 #define STR(k, f)	[k] = { #f, CT_STR, F(f), 0, 0, 0, 0, 0 }
 #define NUM(k, f, lo, hi) [k] = { #f, CT_LONG, F(f), (lo), (hi), 0, 0, 0 }
@@ -120,86 +24,87 @@ struct conf_key {
 			    offsetof(struct conf, f##_moresz) }
 #define SSLMODE(k, f)	[k] = { #f, CT_SSL_MODE, F(f), 0, 0, 0, 0, 0 }
 
-static const struct conf_key keys[K__MAX] = {
-	STR(K_DB_SOCKET, db_socket),
-	STR(K_DB_HOST, db_host),
-	NUM(K_DB_PORT, db_port, 0, 65535),
-	STR(K_DB_USER, db_user),
-	SECRET(K_DB_PASSWORD, db_password, 0),
-	STR(K_DB_NAME, db_name),
-	STR(K_DB_SSL_CA, db_ssl_ca),
-	SSLMODE(K_DB_SSL_MODE, db_ssl_mode),
-	STR(K_STATS_DB_SOCKET, stats_db_socket),
-	STR(K_STATS_DB_HOST, stats_db_host),
-	NUM(K_STATS_DB_PORT, stats_db_port, 0, 65535),
-	STR(K_STATS_DB_USER, stats_db_user),
-	SECRET(K_STATS_DB_PASSWORD, stats_db_password, 0),
-	STR(K_STATS_DB_NAME, stats_db_name),
-	STR(K_STATS_DB_SSL_CA, stats_db_ssl_ca),
-	SSLMODE(K_STATS_DB_SSL_MODE, stats_db_ssl_mode),
-	STR(K_USER, user),
-	STR(K_SECRETS_FILE, secrets_file),
-	STR(K_LISTEN, listen),
-	STR(K_SOCKET_OWNER, socket_owner),
-	STR(K_SOCKET_GROUP, socket_group),
-	[K_SOCKET_MODE] = { "socket_mode", CT_OCTAL, F(socket_mode),
+const struct conf_key conf_keys[CK__MAX] = {
+	STR(CK_DB_SOCKET, db_socket),
+	STR(CK_DB_HOST, db_host),
+	NUM(CK_DB_PORT, db_port, 0, 65535),
+	STR(CK_DB_USER, db_user),
+	SECRET(CK_DB_PASSWORD, db_password, 0),
+	STR(CK_DB_NAME, db_name),
+	STR(CK_DB_SSL_CA, db_ssl_ca),
+	SSLMODE(CK_DB_SSL_MODE, db_ssl_mode),
+	STR(CK_STATS_DB_SOCKET, stats_db_socket),
+	STR(CK_STATS_DB_HOST, stats_db_host),
+	NUM(CK_STATS_DB_PORT, stats_db_port, 0, 65535),
+	STR(CK_STATS_DB_USER, stats_db_user),
+	SECRET(CK_STATS_DB_PASSWORD, stats_db_password, 0),
+	STR(CK_STATS_DB_NAME, stats_db_name),
+	STR(CK_STATS_DB_SSL_CA, stats_db_ssl_ca),
+	SSLMODE(CK_STATS_DB_SSL_MODE, stats_db_ssl_mode),
+	STR(CK_USER, user),
+	STR(CK_SECRETS_FILE, secrets_file),
+	STR(CK_LISTEN, listen),
+	STR(CK_SOCKET_OWNER, socket_owner),
+	STR(CK_SOCKET_GROUP, socket_group),
+	[CK_SOCKET_MODE] = { "socket_mode", CT_OCTAL, F(socket_mode),
 	    0, 0777, 0, 0, 0 },
-	NUM(K_WORKERS, workers, 1, 256),
-	STR(K_LOG_FILE, log_file),
-	STR(K_PID_FILE, pid_file),
-	STR(K_METRICS_DIR, metrics_dir),
-	SECRET(K_API_KEY, api_key, KF_APIKEY),
-	SECRET(K_ADMIN_API_KEY, admin_api_key, KF_APIKEY),
-	ROTATED(K_WEBHOOK_SECRET, webhook_secret),
-	ROTATED(K_OUTBOUND_SECRET, outbound_secret),
-	STR(K_BASE_URL, base_url),
-	STR(K_LANDING_URL, landing_url),
-	STR(K_COOKIE_NAME, cookie_name),
-	NUM(K_ATTRIBUTION_WINDOW_DAYS, attribution_window_days, 1, 3650),
-	NUM(K_CODE_CACHE_SECONDS, code_cache_seconds, 0, 86400),
-	NUM(K_CLICK_FLUSH_MS, click_flush_ms, 0, 3600000),
-	[K_QUALIFYING_EVENTS] = { "qualifying_events", CT_LIST,
+	NUM(CK_WORKERS, workers, 1, 256),
+	STR(CK_LOG_FILE, log_file),
+	STR(CK_PID_FILE, pid_file),
+	STR(CK_METRICS_DIR, metrics_dir),
+	SECRET(CK_API_KEY, api_key, KF_APIKEY),
+	SECRET(CK_ADMIN_API_KEY, admin_api_key, KF_APIKEY),
+	ROTATED(CK_WEBHOOK_SECRET, webhook_secret),
+	ROTATED(CK_OUTBOUND_SECRET, outbound_secret),
+	STR(CK_BASE_URL, base_url),
+	STR(CK_LANDING_URL, landing_url),
+	STR(CK_COOKIE_NAME, cookie_name),
+	NUM(CK_ATTRIBUTION_WINDOW_DAYS, attribution_window_days, 1, 3650),
+	NUM(CK_CODE_CACHE_SECONDS, code_cache_seconds, 0, 86400),
+	NUM(CK_CLICK_FLUSH_MS, click_flush_ms, 0, 3600000),
+	[CK_QUALIFYING_EVENTS] = { "qualifying_events", CT_LIST,
 	    F(qualifying_events), 0, 0, 0, 0, 0 },
-	[K_MIN_ORDER_AMOUNT] = { "min_order_amount", CT_MONEY,
+	[CK_MIN_ORDER_AMOUNT] = { "min_order_amount", CT_MONEY,
 	    F(min_order_amount), 0, 0, 0, 0, 0 },
-	NUM(K_HOLD_DAYS, hold_days, 0, 3650),
-	[K_REWARD_REFERRER_TYPE] = { "reward_referrer_type", CT_STR,
+	NUM(CK_HOLD_DAYS, hold_days, 0, 3650),
+	[CK_REWARD_REFERRER_TYPE] = { "reward_referrer_type", CT_STR,
 	    F(reward_referrer.type), 0, 0, 0, 0, 0 },
-	[K_REWARD_REFERRER_AMOUNT] = { "reward_referrer_amount", CT_MONEY,
+	[CK_REWARD_REFERRER_AMOUNT] = { "reward_referrer_amount", CT_MONEY,
 	    F(reward_referrer.amount), 0, 0, 0, 0, 0 },
-	[K_REWARD_REFERRER_CURRENCY] = { "reward_referrer_currency", CT_STR,
+	[CK_REWARD_REFERRER_CURRENCY] = { "reward_referrer_currency", CT_STR,
 	    F(reward_referrer.currency), 0, 0, 0, 0, 0 },
-	[K_REWARD_REFEREE_TYPE] = { "reward_referee_type", CT_STR,
+	[CK_REWARD_REFEREE_TYPE] = { "reward_referee_type", CT_STR,
 	    F(reward_referee.type), 0, 0, 0, 0, 0 },
-	[K_REWARD_REFEREE_AMOUNT] = { "reward_referee_amount", CT_MONEY,
+	[CK_REWARD_REFEREE_AMOUNT] = { "reward_referee_amount", CT_MONEY,
 	    F(reward_referee.amount), 0, 0, 0, 0, 0 },
-	[K_REWARD_REFEREE_CURRENCY] = { "reward_referee_currency", CT_STR,
+	[CK_REWARD_REFEREE_CURRENCY] = { "reward_referee_currency", CT_STR,
 	    F(reward_referee.currency), 0, 0, 0, 0, 0 },
-	NUM(K_MAX_SIGNUPS_PER_REFERRER_PER_HOUR,
+	NUM(CK_MAX_SIGNUPS_PER_REFERRER_PER_HOUR,
 	    max_signups_per_referrer_per_hour, 0, 1000000),
-	NUM(K_MAX_SIGNUPS_PER_IP_PER_HOUR,
+	NUM(CK_MAX_SIGNUPS_PER_IP_PER_HOUR,
 	    max_signups_per_ip_per_hour, 0, 1000000),
-	STR(K_DISPOSABLE_DOMAINS_FILE, disposable_domains_file),
-	STR(K_REWARD_URL_CREDIT, reward_url_credit),
-	STR(K_REWARD_URL_COUPON, reward_url_coupon),
-	STR(K_REWARD_URL_POINTS, reward_url_points),
-	NUM(K_DISPATCH_CONCURRENCY, dispatch_concurrency, 1, 1024),
-	NUM(K_DISPATCH_MAX_ATTEMPTS, dispatch_max_attempts, 1, 1000),
-	NUM(K_DISPATCH_CONNECT_TIMEOUT_MS, dispatch_connect_timeout_ms,
+	STR(CK_DISPOSABLE_DOMAINS_FILE, disposable_domains_file),
+	STR(CK_REWARD_URL_CREDIT, reward_url_credit),
+	STR(CK_REWARD_URL_COUPON, reward_url_coupon),
+	STR(CK_REWARD_URL_POINTS, reward_url_points),
+	NUM(CK_DISPATCH_CONCURRENCY, dispatch_concurrency, 1, 1024),
+	NUM(CK_DISPATCH_MAX_ATTEMPTS, dispatch_max_attempts, 1, 1000),
+	NUM(CK_DISPATCH_CONNECT_TIMEOUT_MS, dispatch_connect_timeout_ms,
 	    1, 600000),
-	NUM(K_DISPATCH_TIMEOUT_MS, dispatch_timeout_ms, 1, 3600000),
-	NUM(K_DISPATCH_LEASE_SECONDS, dispatch_lease_seconds, 1, 86400),
-	NUM(K_DISPATCH_BATCH, dispatch_batch, 1, 10000),
-	NUM(K_DISPATCH_POLL_MS, dispatch_poll_ms, 1, 3600000),
-	NUM(K_DISPATCH_BACKOFF_MS, dispatch_backoff_ms, 1, DISPATCH_BACKOFF_MAX_MS),
-	NUM(K_DISPATCH_BACKOFF_MAX_MS, dispatch_backoff_max_ms, 1,
+	NUM(CK_DISPATCH_TIMEOUT_MS, dispatch_timeout_ms, 1, 3600000),
+	NUM(CK_DISPATCH_LEASE_SECONDS, dispatch_lease_seconds, 1, 86400),
+	NUM(CK_DISPATCH_BATCH, dispatch_batch, 1, 10000),
+	NUM(CK_DISPATCH_POLL_MS, dispatch_poll_ms, 1, 3600000),
+	NUM(CK_DISPATCH_BACKOFF_MS, dispatch_backoff_ms, 1, DISPATCH_BACKOFF_MAX_MS),
+	NUM(CK_DISPATCH_BACKOFF_MAX_MS, dispatch_backoff_max_ms, 1,
 	    DISPATCH_BACKOFF_MAX_MS),
-	STR(K_DISPATCH_LOG_FILE, dispatch_log_file),
-	STR(K_DISPATCH_PID_FILE, dispatch_pid_file),
-	NUM(K_CONSOLE_REFRESH_MS, console_refresh_ms, 100, 3600000),
+	STR(CK_DISPATCH_LOG_FILE, dispatch_log_file),
+	STR(CK_DISPATCH_PID_FILE, dispatch_pid_file),
+	NUM(CK_CONSOLE_REFRESH_MS, console_refresh_ms, 100, 3600000),
 };
-_Static_assert(sizeof(keys) / sizeof(keys[0]) == K__MAX, "config keys");
-_Static_assert(K__MAX <= CONF_KEYS, "struct conf's src[] has room");
+_Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CK__MAX,
+    "config keys");
+_Static_assert(CK__MAX <= CONF_KEYS, "struct conf's src[] has room");
 
 #undef F
 #undef STR
@@ -207,42 +112,6 @@ _Static_assert(K__MAX <= CONF_KEYS, "struct conf's src[] has room");
 #undef SECRET
 #undef ROTATED
 #undef SSLMODE
-
-/* The commands that make a key, named in the message that refuses one. */
-#define MAKE_WHSEC	"printf 'whsec_%s\\n' \"$(head -c 24 /dev/urandom | " \
-			"base64)\""
-#define MAKE_APIKEY	"printf 'rk_%s\\n' \"$(head -c 16 /dev/urandom | " \
-			"od -An -tx1 | tr -d ' \\n')\""
-
-/* The Standard Webhooks test vector secret (SPEC section 5). */
-#define TEST_VECTOR	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define PLACEHOLDER	"CHANGE-ME"
-
-/*
- * What each binary requires: these keys set and valid.  Every binary
- * refuses an unsafe value of any key, required or not.
- */
-#define ROLE_REQ_MAX	4
-
-struct role_def {
-	const char	*name;
-	enum conf_keyid	 req[ROLE_REQ_MAX];
-	size_t		 nreq;
-	int		 reward_urls;	/* the reward types' reward_url_* */
-};
-
-static const struct role_def roles[CONF_ROLE__MAX] = {
-	[CONF_ROLE_ALL] = { "every binary", { K_API_KEY, K_ADMIN_API_KEY,
-	    K_WEBHOOK_SECRET, K_OUTBOUND_SECRET }, 4, 0 },
-	[CONF_ROLE_FCGI] = { "referd-fcgi", { K_API_KEY, K_ADMIN_API_KEY,
-	    K_WEBHOOK_SECRET }, 3, 0 },
-	[CONF_ROLE_DISPATCH] = { "referd-dispatch", { K_OUTBOUND_SECRET },
-	    1, 1 },
-	[CONF_ROLE_CONSOLE] = { "referd-console", { 0 }, 0, 0 },
-	[CONF_ROLE_MIGRATE] = { "referd-migrate", { 0 }, 0, 0 },
-};
-_Static_assert(sizeof(roles) / sizeof(roles[0]) == CONF_ROLE__MAX,
-    "roles");
 
 static const char *const ssl_modes[DB_SSL__MAX] = {
 	[DB_SSL_UNSET] = "",
@@ -256,7 +125,7 @@ _Static_assert(sizeof(ssl_modes) / sizeof(ssl_modes[0]) == DB_SSL__MAX,
     "ssl modes");
 
 /* Writes a message into "err" if the caller gave room for one. */
-static void
+void
 conf_err(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -355,59 +224,6 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/*
- * Judges the value of a secret or key: the published Standard Webhooks
- * test secret (with or without its whsec_ prefix) and a value starting
- * with CHANGE-ME (any case) are refused.  Returns CONF_SECRET_OK or why.
- */
-enum conf_secret
-conf_secret_check(const char *value)
-{
-	size_t	 i;
-
-	if (value == NULL)
-		return CONF_SECRET_OK;
-	if (strcmp(value, TEST_VECTOR) == 0 ||
-	    strcmp(value, TEST_VECTOR + 6) == 0)
-		return CONF_SECRET_TEST_VECTOR;
-	for (i = 0; PLACEHOLDER[i] != '\0'; i++)
-		if (toupper((unsigned char)value[i]) != PLACEHOLDER[i])
-			return CONF_SECRET_OK;
-	return CONF_SECRET_PLACEHOLDER;
-}
-
-/* How to make a good value of key "k", for messages. */
-static const char *
-make_hint(const struct conf_key *k)
-{
-	if (k->flags & KF_WHSEC)
-		return "make your own with: " MAKE_WHSEC;
-	if (k->flags & KF_APIKEY)
-		return "make your own with: " MAKE_APIKEY;
-	return "set the database account's real password";
-}
-
-/*
- * Refuses an unsafe value of a secret key (conf_secret_check()).
- * Returns 0, or -1 with a message naming the key and the fix.
- */
-static int
-secret_ok(const struct conf_key *k, const char *val, char *msg, size_t msgsz)
-{
-	switch (conf_secret_check(val)) {
-	case CONF_SECRET_TEST_VECTOR:
-		conf_err(msg, msgsz, "%s: this is the published Standard "
-		    "Webhooks test secret, which anyone can sign with; %s",
-		    k->name, make_hint(k));
-		return -1;
-	case CONF_SECRET_PLACEHOLDER:
-		conf_err(msg, msgsz, "%s: a placeholder (CHANGE-ME...), not "
-		    "a secret; %s", k->name, make_hint(k));
-		return -1;
-	default:
-		return 0;
-	}
-}
 
 /*
  * Sets one key from one line.  Returns 0, or -1 with a message (without
@@ -425,7 +241,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val,
 	enum money_rc	 mrc;
 	int		 rc = -1, i;
 
-	if ((k->flags & KF_SECRET) && secret_ok(k, val, msg, msgsz) == -1)
+	if ((k->flags & KF_SECRET) && conf_secret_ok(k, val, msg, msgsz) == -1)
 		goto out;
 	switch (k->type) {
 	case CT_ROTATED:
@@ -526,7 +342,7 @@ parse_file(struct conf *c, const char *buf, size_t len, const char *fname,
     unsigned char fileno, char *err, size_t errsz)
 {
 	char		 line[MAX_CONF_LINE + 1], msg[768];
-	size_t		 nset[K__MAX];
+	size_t		 nset[CK__MAX];
 	const char	*p, *nl;
 	char		*key, *val, *eq, *e;
 	size_t		 ln = 0, n, off, next;
@@ -579,15 +395,15 @@ parse_file(struct conf *c, const char *buf, size_t len, const char *fname,
 			continue;
 		*e = '\0';
 
-		for (i = 0; i < K__MAX; i++)
-			if (strcmp(key, keys[i].name) == 0)
+		for (i = 0; i < CK__MAX; i++)
+			if (strcmp(key, conf_keys[i].name) == 0)
 				break;
-		if (i == K__MAX) {
+		if (i == CK__MAX) {
 			conf_err(err, errsz, "%s:%zu: unknown key '%s'",
 			    fname, ln, key);
 			goto out;
 		}
-		if (fileno == 1 && !(keys[i].flags & KF_SECRET)) {
+		if (fileno == 1 && !(conf_keys[i].flags & KF_SECRET)) {
 			conf_err(err, errsz, "%s:%zu: '%s' is not a secret; "
 			    "a secrets_file holds only passwords, keys and "
 			    "secrets", fname, ln, key);
@@ -599,7 +415,7 @@ parse_file(struct conf *c, const char *buf, size_t len, const char *fname,
 			    c->src_file[c->src[i].file], c->src[i].line);
 			goto out;
 		}
-		if (keys[i].type != CT_LIST && keys[i].type != CT_ROTATED &&
+		if (conf_keys[i].type != CT_LIST && conf_keys[i].type != CT_ROTATED &&
 		    nset[i] != 0) {
 			conf_err(err, errsz, "%s:%zu: duplicate key '%s' "
 			    "(first on line %u)", fname, ln, key,
@@ -610,7 +426,7 @@ parse_file(struct conf *c, const char *buf, size_t len, const char *fname,
 			c->src[i].file = fileno;
 			c->src[i].line = (unsigned int)ln;
 		}
-		if (conf_set(c, &keys[i], val, &listseen, nset[i], msg,
+		if (conf_set(c, &conf_keys[i], val, &listseen, nset[i], msg,
 		    sizeof(msg)) == -1) {
 			conf_err(err, errsz, "%s:%zu: %s", fname, ln, msg);
 			goto out;
@@ -646,336 +462,6 @@ conf_parse_secrets(struct conf *c, const char *buf, size_t len,
 	return parse_file(c, buf, len, fname, 1, err, errsz);
 }
 
-/* Whether "s" is an absolute http or https URL. */
-static int
-url_ok(const char *s)
-{
-	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
-	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
-}
-
-static int
-reward_type_ok(const char *s)
-{
-	return strcmp(s, "credit") == 0 || strcmp(s, "coupon") == 0 ||
-	    strcmp(s, "points") == 0;
-}
-
-/*
- * Fills "out" with the values of webhook_secret (outbound 0) or
- * outbound_secret (1), first the first; returns how many (0 if unset).
- */
-size_t
-conf_secrets(const struct conf *c, int outbound, const char *out[MAX_SECRETS])
-{
-	const char	*first = outbound ? c->outbound_secret :
-			    c->webhook_secret;
-	size_t		 more = outbound ? c->outbound_secret_moresz :
-			    c->webhook_secret_moresz, i, n = 0;
-
-	if (first[0] == '\0')
-		return 0;
-	out[n++] = first;
-	for (i = 0; i < more && i < MAX_SECRETS - 1; i++)
-		out[n++] = outbound ? c->outbound_secret_more[i] :
-		    c->webhook_secret_more[i];
-	return n;
-}
-
-/*
- * Writes "err" as "FILE:LINE: key: message" when key "k" came from a
- * file, "FILE: key: message" when the file did not set it, and
- * "key: message" when there was no file (a struct filled by hand).
- */
-static void
-check_err(const struct conf *c, enum conf_keyid k, char *err, size_t errsz,
-    const char *fmt, ...)
-{
-	char		 msg[768];
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (c->src[k].line != 0)
-		conf_err(err, errsz, "%s:%u: %s: %s",
-		    c->src_file[c->src[k].file], c->src[k].line,
-		    keys[k].name, msg);
-	else if (c->src_file[0][0] != '\0')
-		conf_err(err, errsz, "%s: %s: %s", c->src_file[0],
-		    keys[k].name, msg);
-	else
-		conf_err(err, errsz, "%s: %s", keys[k].name, msg);
-}
-
-/*
- * The checks of every value, whichever binary reads it: secrets that are
- * no secrets (set by hand, conf_parse() refused them already), and one
- * secret used both ways.
- */
-static int
-check_unsafe(const struct conf *c, char *err, size_t errsz)
-{
-	const char	*in[MAX_SECRETS], *out[MAX_SECRETS], *v;
-	size_t		 nin, nout, i, j;
-	char		 msg[768];
-	int		 k;
-
-	for (k = 0; k < K__MAX; k++) {
-		if (!(keys[k].flags & KF_SECRET))
-			continue;
-		if (keys[k].type == CT_ROTATED) {
-			nin = conf_secrets(c, k == K_OUTBOUND_SECRET, in);
-			for (i = 0; i < nin; i++)
-				if (secret_ok(&keys[k], in[i], msg,
-				    sizeof(msg)) == -1)
-					goto bad;
-			continue;
-		}
-		v = (const char *)c + keys[k].off;
-		if (secret_ok(&keys[k], v, msg, sizeof(msg)) == -1)
-			goto bad;
-	}
-	nin = conf_secrets(c, 0, in);
-	nout = conf_secrets(c, 1, out);
-	for (i = 0; i < nin; i++)
-		for (j = 0; j < nout; j++)
-			if (strcmp(in[i], out[j]) == 0) {
-				check_err(c, K_OUTBOUND_SECRET, err, errsz,
-				    "the same secret as webhook_secret: "
-				    "whoever sends you events could sign "
-				    "rewards as you; make another with: %s",
-				    MAKE_WHSEC);
-				return -1;
-			}
-	return 0;
-bad:
-	/* msg starts with the key's name already. */
-	if (c->src[k].line != 0)
-		conf_err(err, errsz, "%s:%u: %s", c->src_file[c->src[k].file],
-		    c->src[k].line, msg);
-	else if (c->src_file[0][0] != '\0')
-		conf_err(err, errsz, "%s: %s", c->src_file[0], msg);
-	else
-		conf_err(err, errsz, "%s", msg);
-	return -1;
-}
-
-/* Checks a key "role" requires: set, and well-formed. */
-static int
-check_required(const struct conf *c, enum conf_keyid k, char *err,
-    size_t errsz)
-{
-	const char	*v[MAX_SECRETS], *s = (const char *)c + keys[k].off;
-	struct sig_key	 key;
-	size_t		 n, i;
-
-	if (keys[k].flags & KF_APIKEY) {
-		if (strlen(s) < 16) {
-			check_err(c, k, err, errsz, "missing or shorter than "
-			    "16 characters; make one with: %s", MAKE_APIKEY);
-			return -1;
-		}
-		return 0;
-	}
-	if (keys[k].type == CT_ROTATED) {
-		if ((n = conf_secrets(c, k == K_OUTBOUND_SECRET, v)) == 0) {
-			check_err(c, k, err, errsz, "missing; make one "
-			    "with: %s", MAKE_WHSEC);
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			if (sig_key_parse(v[i], &key) == -1) {
-				check_err(c, k, err, errsz, "want whsec_"
-				    "<base64>; make one with: %s",
-				    MAKE_WHSEC);
-				return -1;
-			}
-	}
-	return 0;
-}
-
-/* The reward URL of a reward type: the key, or K__MAX if none. */
-static enum conf_keyid
-reward_url_key(const char *type)
-{
-	if (strcmp(type, "credit") == 0)
-		return K_REWARD_URL_CREDIT;
-	if (strcmp(type, "coupon") == 0)
-		return K_REWARD_URL_COUPON;
-	if (strcmp(type, "points") == 0)
-		return K_REWARD_URL_POINTS;
-	return K__MAX;
-}
-
-/* Checks a db_ssl_mode and its CA: verify_* needs a CA file. */
-static int
-check_ssl(const struct conf *c, enum conf_keyid mode, enum conf_keyid ca,
-    char *err, size_t errsz)
-{
-	long		 m;
-	const char	*file = (const char *)c + keys[ca].off;
-
-	memcpy(&m, (const char *)c + keys[mode].off, sizeof(m));
-	if ((m == DB_SSL_VERIFY_CA || m == DB_SSL_VERIFY_IDENTITY) &&
-	    file[0] == '\0') {
-		check_err(c, mode, err, errsz, "%s needs %s (the CA file "
-		    "that signed the server's certificate)", ssl_modes[m],
-		    keys[ca].name);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Checks what a parsed configuration means for the binary of "role":
- * the keys it requires set, and every key set well-formed (api keys 16+
- * characters and different, whsec_ secrets that parse, the dispatcher's
- * reward URLs);
- * for every role: no unsafe secret, no secret both ways, URLs, reward
- * types and currencies, TLS modes, and process counts.
- * Returns 0, or -1 with "[FILE[:LINE]: ]key: message" in "err".
- */
-int
-conf_check_role(const struct conf *c, enum conf_role role, char *err,
-    size_t errsz)
-{
-	const struct role_def	*r;
-	const char		*types[2], *url;
-	enum conf_keyid		 uk;
-	size_t			 i;
-	int			 rc = -1, k;
-
-	if ((unsigned int)role >= CONF_ROLE__MAX)
-		role = CONF_ROLE_ALL;
-	r = &roles[role];
-	if (check_unsafe(c, err, errsz) == -1)
-		goto out;
-	for (i = 0; i < r->nreq; i++)
-		if (check_required(c, r->req[i], err, errsz) == -1)
-			goto out;
-	/* A key the role does not need is still checked if it is set. */
-	for (k = 0; k < K__MAX; k++)
-		if ((keys[k].flags & (KF_WHSEC | KF_APIKEY)) &&
-		    ((const char *)c + keys[k].off)[0] != '\0' &&
-		    check_required(c, (enum conf_keyid)k, err, errsz) == -1)
-			goto out;
-	if (c->api_key[0] != '\0' &&
-	    strcmp(c->api_key, c->admin_api_key) == 0) {
-		check_err(c, K_ADMIN_API_KEY, err, errsz, "must differ from "
-		    "api_key");
-		goto out;
-	}
-	if (!url_ok(c->landing_url)) {
-		check_err(c, K_LANDING_URL, err, errsz, "want an http:// or "
-		    "https:// URL");
-		goto out;
-	}
-	if (!url_ok(c->base_url)) {
-		check_err(c, K_BASE_URL, err, errsz, "want an http:// or "
-		    "https:// URL");
-		goto out;
-	}
-	if (!reward_type_ok(c->reward_referrer.type)) {
-		check_err(c, K_REWARD_REFERRER_TYPE, err, errsz, "want "
-		    "credit, coupon or points");
-		goto out;
-	}
-	if (!reward_type_ok(c->reward_referee.type)) {
-		check_err(c, K_REWARD_REFEREE_TYPE, err, errsz, "want "
-		    "credit, coupon or points");
-		goto out;
-	}
-	if (!currency_valid(c->reward_referrer.currency)) {
-		check_err(c, K_REWARD_REFERRER_CURRENCY, err, errsz, "want "
-		    "three upper-case letters");
-		goto out;
-	}
-	if (!currency_valid(c->reward_referee.currency)) {
-		check_err(c, K_REWARD_REFEREE_CURRENCY, err, errsz, "want "
-		    "three upper-case letters");
-		goto out;
-	}
-	if (r->reward_urls) {
-		types[0] = c->reward_referrer.type;
-		types[1] = c->reward_referee.type;
-		for (i = 0; i < 2; i++) {
-			uk = reward_url_key(types[i]);
-			url = (const char *)c + keys[uk].off;
-			if (!url_ok(url)) {
-				check_err(c, uk, err, errsz, "rewards of type "
-				    "%s need an http:// or https:// URL here",
-				    types[i]);
-				goto out;
-			}
-		}
-	}
-	if (check_ssl(c, K_DB_SSL_MODE, K_DB_SSL_CA, err, errsz) == -1 ||
-	    check_ssl(c, K_STATS_DB_SSL_MODE, K_STATS_DB_SSL_CA, err,
-	    errsz) == -1)
-		goto out;
-	if (c->workers < 1 || c->workers > 256) {
-		check_err(c, K_WORKERS, err, errsz, "want 1 to 256");
-		goto out;
-	}
-	if (c->dispatch_concurrency < 1 || c->dispatch_concurrency > 1024) {
-		check_err(c, K_DISPATCH_CONCURRENCY, err, errsz, "want 1 to "
-		    "1024");
-		goto out;
-	}
-	rc = 0;
-out:
-	return rc;
-}
-
-/* conf_check_role() for every binary at once: all keys required. */
-int
-conf_check(const struct conf *c, char *err, size_t errsz)
-{
-	return conf_check_role(c, CONF_ROLE_ALL, err, errsz);
-}
-
-/* The binary a role is for, for messages. */
-const char *
-conf_role_name(enum conf_role role)
-{
-	return (unsigned int)role < CONF_ROLE__MAX ? roles[role].name :
-	    "unknown";
-}
-
-/*
- * Judges the mode of a configuration file (st_mode): other users may
- * neither read nor write it (group read is fine: 0640 root:referd); a
- * secrets_file is its owner's alone (0600 or 0400).
- * Returns NULL if it is fine, or the problem and its fix.
- */
-const char *
-conf_mode_problem(unsigned int mode, int secrets_file)
-{
-	if (secrets_file && (mode & 077) != 0)
-		return "group or other users may read or write it (a "
-		    "secrets_file must be mode 0600 or 0400; chmod 600 it)";
-	if ((mode & 007) != 0)
-		return "other users may read or write it, and it holds "
-		    "secrets (chmod o-rwx it: 0600, or 0640 with the "
-		    "service's group)";
-	return NULL;
-}
-
-/*
- * Decides what a process started with real uid "uid" does: root drops
- * to "user" if set, runs as root only if "dev_root" (a development
- * stack said so), and is refused otherwise.  Not root: runs as is.
- */
-enum conf_priv
-conf_priv_decide(long uid, const char *user, int dev_root)
-{
-	if (uid != 0)
-		return CONF_PRIV_KEEP;
-	if (user != NULL && user[0] != '\0')
-		return CONF_PRIV_DROP;
-	return dev_root ? CONF_PRIV_KEEP : CONF_PRIV_REFUSE;
-}
 
 /*
  * The TLS mode of the database connection (stats: the stats_db_ one): as

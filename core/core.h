@@ -68,7 +68,8 @@ int		 money_format(int64_t minor, char *buf, size_t sz);
 int		 currency_valid(const char *s);
 
 /*
- * The referral state machine (fsm.c).
+ * The referral state machine (fsm.c): a referral's state is its status and
+ * its review, and one table says what each event does to both.
  */
 enum ref_state {
 	RS_PENDING,
@@ -78,12 +79,25 @@ enum ref_state {
 	RS__MAX
 };
 
+enum ref_review {
+	RV_NONE,		/* never held */
+	RV_HELD,		/* a fraud rule held it: no reward until approved */
+	RV_APPROVED,		/* ops approved it after a hold */
+	RV__MAX
+};
+
+/* Where a referral is: both axes of the state machine. */
+struct ref_pos {
+	enum ref_state	 status;
+	enum ref_review	 review;
+};
+
 enum ref_event {
 	RE_CONVERT,		/* qualifying order */
 	RE_REWARD,		/* hold period over, not held */
 	RE_APPROVE,		/* ops approved a held referral */
 	RE_HOLD,		/* a fraud rule held it for review */
-	RE_VOID,		/* manual void */
+	RE_VOID,		/* manual void, or a fraud rule at conversion */
 	RE_REFUND,		/* the converting order was refunded */
 	RE__MAX
 };
@@ -101,23 +115,28 @@ enum fsm_rc {
 
 struct fsm_step {
 	enum fsm_rc	 rc;
-	enum ref_state	 next;
+	struct ref_pos	 next;		/* the current one unless FSM_OK */
 	unsigned int	 actions;	/* FSM_A_* */
 };
 
-struct fsm_step	 fsm_next(enum ref_state, enum ref_event);
+/* fsm.c */
+struct fsm_step	 fsm_next(struct ref_pos, enum ref_event);
+int		 fsm_can(struct ref_pos, enum ref_event);
 const char	*fsm_state_name(enum ref_state);
+const char	*fsm_review_name(enum ref_review);
 const char	*fsm_event_name(enum ref_event);
 int		 fsm_state_parse(const char *, enum ref_state *);
+int		 fsm_review_parse(const char *, enum ref_review *);
 
 /*
  * Fraud rules and the attribution decision (attr.c).
  */
+/* In the order they are evaluated (attr.c's table is in this order). */
 enum rule {
 	RULE_NONE,
 	RULE_CODE_UNKNOWN,	/* reject */
-	RULE_CODE_EXPIRED,	/* reject */
 	RULE_CODE_DISABLED,	/* reject */
+	RULE_CODE_EXPIRED,	/* reject */
 	RULE_SELF_REFERRAL,	/* reject */
 	RULE_REFERRER_FLAGGED,	/* reject */
 	RULE_DEVICE_MATCH,	/* reject */
@@ -128,6 +147,15 @@ enum rule {
 	RULE_PAYMENT_MATCH,	/* void at reward time */
 	RULE_MANUAL,		/* ops action */
 	RULE__MAX
+};
+
+/* What a rule that fires does, as fraud flags record it. */
+enum fraud_verdict {
+	FRAUD_NONE,		/* not a fraud rule (none, manual) */
+	FRAUD_REJECT,		/* no referral is made */
+	FRAUD_HOLD,		/* referral made, rewards wait for review */
+	FRAUD_VOID,		/* the referral is voided at conversion */
+	FRAUD__MAX
 };
 
 enum attr_result {
@@ -170,14 +198,122 @@ struct attr_decision {
 	unsigned int	 fired;		/* bit (1 << rule) of every rule hit */
 };
 
+/* attr.c */
 struct attr_decision attr_decide(const struct attr_facts *,
 		    const struct attr_limits *, int64_t now);
 const char	*attr_result_name(enum attr_result);
 const char	*rule_name(enum rule);
+enum fraud_verdict rule_verdict(enum rule);
+const char	*fraud_verdict_name(enum fraud_verdict);
 int		 rule_is_reject(enum rule);
 int		 domain_listed(const char *const *sorted, size_t n,
 		    const char *email_or_domain);
 const char	*email_domain(const char *email);
+
+/*
+ * Conversions and rewards (conv.c): what an order event does to a
+ * referral, and when and to whom rewards go.
+ */
+#define CONV_DAY	86400		/* a hold day, seconds */
+
+/* What an order event is, by its type. */
+enum conv_kind {
+	CONV_ORDER,		/* in qualifying_events */
+	CONV_REFUND,		/* order.refunded */
+	CONV_OTHER,		/* anything else: ignored */
+	CONV__MAX
+};
+
+/* The answer to the order system (SPEC 5). */
+enum outcome {
+	OUT_CONVERTED,
+	OUT_DUPLICATE,
+	OUT_IGNORED,
+	OUT_BELOW_MINIMUM,
+	OUT_NO_REFERRAL,
+	OUT_VOIDED,
+	OUT__MAX
+};
+
+/* The detail of an ignored or voided outcome. */
+enum conv_reason {
+	CR_NONE,
+	CR_TYPE_NOT_QUALIFYING,
+	CR_ORDER_REFUNDED,	/* a refund of this order came first */
+	CR_NOT_CONVERTING_ORDER, /* a refund of another order */
+	CR_PAYMENT_MATCH,
+	CR_REFUNDED,
+	CR_ALREADY_PENDING,	/* CR_ALREADY_* follow enum ref_state */
+	CR_ALREADY_CONVERTED,
+	CR_ALREADY_REWARDED,
+	CR_ALREADY_VOIDED,
+	CR__MAX
+};
+
+/* When the rewards of a conversion go out. */
+enum conv_reward {
+	CONV_REWARD_NONE,	/* no conversion, or voided */
+	CONV_REWARD_NOW,	/* in the same transaction */
+	CONV_REWARD_AFTER_HOLD,	/* the dispatcher's due scan, hold_days on */
+	CONV_REWARD_REVIEW,	/* held for review: after approval */
+	CONV_REWARD__MAX
+};
+
+/*
+ * What the database knows when an order event arrives, read in the
+ * event's transaction with the referral row locked.  For a refund the
+ * referral is the one this order converted.
+ */
+struct conv_facts {
+	enum conv_kind	 kind;
+	int64_t		 amount;	/* minor units */
+	int64_t		 min_amount;	/* min_order_amount */
+	long		 hold_days;
+	int64_t		 referral_id;	/* 0: no referral */
+	struct ref_pos	 at;		/* the referral's state */
+	int		 order_refunded; /* a refund of the order is recorded */
+	int		 payment_match;	/* paid with a referrer's fingerprint */
+};
+
+struct conv_verdict {
+	enum outcome	 outcome;
+	enum conv_reason reason;	/* CR_NONE for a plain outcome */
+	int64_t		 referral_id;	/* reported with it, 0: none */
+	enum ref_event	 event;		/* to store: RE_CONVERT or RE_REFUND,
+					   RE__MAX for nothing */
+	enum rule	 void_rule;	/* voided at conversion by this rule,
+					   RULE_NONE if not */
+	enum conv_reward reward;
+	struct ref_pos	 next;		/* where the referral ends */
+};
+
+/* One party of a reward. */
+enum conv_role {
+	CONV_REFERRER,
+	CONV_REFEREE,
+	CONV_ROLE__MAX
+};
+
+struct conf;
+struct reward_def;
+
+struct conv_party {
+	enum conv_role		 role;
+	int64_t			 user_id;
+	const struct reward_def	*def;	/* into the conf */
+};
+
+/* conv.c */
+enum conv_kind	 conv_kind(const struct conf *, const char *type);
+struct conv_verdict conv_decide(const struct conv_facts *);
+int		 conv_reward_due(struct ref_pos, int64_t converted_at,
+		    long hold_days, int64_t now);
+int64_t		 conv_hold_cutoff(long hold_days, int64_t now);
+size_t		 conv_parties(const struct conf *, int64_t referrer,
+		    int64_t referee, struct conv_party out[CONV_ROLE__MAX]);
+const char	*conv_reason_name(enum conv_reason);
+const char	*conv_role_name(enum conv_role);
+const char	*outcome_name(enum outcome);
 
 /*
  * Standard Webhooks signatures (sig.c).
@@ -210,7 +346,8 @@ const char	*sig_rc_name(enum sig_rc);
 int		 ct_streq(const char *a, const char *b);
 
 /*
- * Configuration (conf.c).
+ * Configuration: the file's keys and parser (conf.c), the checks of what
+ * each binary requires and refuses (confcheck.c).
  */
 struct reward_def {
 	char		 type[32];	/* credit, coupon or points */
@@ -343,21 +480,129 @@ struct conf {
 	struct conf_src src[CONF_KEYS];	/* by key, first setting */
 };
 
+/*
+ * The key table (conf.c), which the checks (confcheck.c) read too: one
+ * entry per key, by enum conf_keyid.
+ */
+enum conf_type {
+	CT_STR,			/* char[size], value may be empty */
+	CT_LONG,		/* decimal, min..max */
+	CT_OCTAL,		/* octal digits, min..max */
+	CT_MONEY,		/* money_parse() into int64_t */
+	CT_LIST,		/* qualifying_events: repeat the key to add */
+	CT_ROTATED,		/* a secret that may repeat (rotation) */
+	CT_SSL_MODE,		/* a name of ssl_modes[] into long */
+};
+
+/* Flags of a key. */
+#define KF_SECRET	0x01	/* a secret: checked for placeholders and
+				   test vectors; may be in secrets_file */
+#define KF_WHSEC	0x02	/* a Standard Webhooks whsec_ secret */
+#define KF_APIKEY	0x04	/* a bearer key */
+
+enum conf_keyid {
+	CK_DB_SOCKET,
+	CK_DB_HOST,
+	CK_DB_PORT,
+	CK_DB_USER,
+	CK_DB_PASSWORD,
+	CK_DB_NAME,
+	CK_DB_SSL_CA,
+	CK_DB_SSL_MODE,
+	CK_STATS_DB_SOCKET,
+	CK_STATS_DB_HOST,
+	CK_STATS_DB_PORT,
+	CK_STATS_DB_USER,
+	CK_STATS_DB_PASSWORD,
+	CK_STATS_DB_NAME,
+	CK_STATS_DB_SSL_CA,
+	CK_STATS_DB_SSL_MODE,
+	CK_USER,
+	CK_SECRETS_FILE,
+	CK_LISTEN,
+	CK_SOCKET_OWNER,
+	CK_SOCKET_GROUP,
+	CK_SOCKET_MODE,
+	CK_WORKERS,
+	CK_LOG_FILE,
+	CK_PID_FILE,
+	CK_METRICS_DIR,
+	CK_API_KEY,
+	CK_ADMIN_API_KEY,
+	CK_WEBHOOK_SECRET,
+	CK_OUTBOUND_SECRET,
+	CK_BASE_URL,
+	CK_LANDING_URL,
+	CK_COOKIE_NAME,
+	CK_ATTRIBUTION_WINDOW_DAYS,
+	CK_CODE_CACHE_SECONDS,
+	CK_CLICK_FLUSH_MS,
+	CK_QUALIFYING_EVENTS,
+	CK_MIN_ORDER_AMOUNT,
+	CK_HOLD_DAYS,
+	CK_REWARD_REFERRER_TYPE,
+	CK_REWARD_REFERRER_AMOUNT,
+	CK_REWARD_REFERRER_CURRENCY,
+	CK_REWARD_REFEREE_TYPE,
+	CK_REWARD_REFEREE_AMOUNT,
+	CK_REWARD_REFEREE_CURRENCY,
+	CK_MAX_SIGNUPS_PER_REFERRER_PER_HOUR,
+	CK_MAX_SIGNUPS_PER_IP_PER_HOUR,
+	CK_DISPOSABLE_DOMAINS_FILE,
+	CK_REWARD_URL_CREDIT,
+	CK_REWARD_URL_COUPON,
+	CK_REWARD_URL_POINTS,
+	CK_DISPATCH_CONCURRENCY,
+	CK_DISPATCH_MAX_ATTEMPTS,
+	CK_DISPATCH_CONNECT_TIMEOUT_MS,
+	CK_DISPATCH_TIMEOUT_MS,
+	CK_DISPATCH_LEASE_SECONDS,
+	CK_DISPATCH_BATCH,
+	CK_DISPATCH_POLL_MS,
+	CK_DISPATCH_BACKOFF_MS,
+	CK_DISPATCH_BACKOFF_MAX_MS,
+	CK_DISPATCH_LOG_FILE,
+	CK_DISPATCH_PID_FILE,
+	CK_CONSOLE_REFRESH_MS,
+	CK__MAX
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;		/* offsetof(struct conf, field) */
+	size_t		 size;		/* sizeof the field */
+	long		 min;		/* CT_LONG, CT_OCTAL */
+	long		 max;
+	unsigned int	 flags;		/* KF_* */
+	size_t		 more;		/* CT_ROTATED: offsetof the others */
+	size_t		 moresz;	/* ... and of their count */
+};
+
+extern const struct conf_key conf_keys[CK__MAX];
+
+/* conf.c */
 void		 conf_defaults(struct conf *);
 int		 conf_parse(struct conf *, const char *buf, size_t len,
 		    const char *fname, char *err, size_t errsz);
 int		 conf_parse_secrets(struct conf *, const char *buf,
 		    size_t len, const char *fname, char *err, size_t errsz);
+int		 conf_is_qualifying(const struct conf *, const char *type);
+enum db_ssl_mode conf_db_ssl_mode(const struct conf *, int stats);
+const char	*conf_db_ssl_mode_name(enum db_ssl_mode);
+void		 conf_err(char *err, size_t errsz, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* confcheck.c */
 int		 conf_check(const struct conf *, char *err, size_t errsz);
 int		 conf_check_role(const struct conf *, enum conf_role,
 		    char *err, size_t errsz);
 const char	*conf_role_name(enum conf_role);
-int		 conf_is_qualifying(const struct conf *, const char *type);
 enum conf_secret conf_secret_check(const char *value);
+int		 conf_secret_ok(const struct conf_key *, const char *value,
+		    char *msg, size_t msgsz);
 const char	*conf_mode_problem(unsigned int mode, int secrets_file);
 enum conf_priv	 conf_priv_decide(long uid, const char *user, int dev_root);
-enum db_ssl_mode conf_db_ssl_mode(const struct conf *, int stats);
-const char	*conf_db_ssl_mode_name(enum db_ssl_mode);
 size_t		 conf_secrets(const struct conf *, int outbound,
 		    const char *out[MAX_SECRETS]);
 

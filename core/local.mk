@@ -7,6 +7,8 @@ libreferd_a_SOURCES = \
 	core/attr.c \
 	core/code.c \
 	core/conf.c \
+	core/confcheck.c \
+	core/conv.c \
 	core/fsm.c \
 	core/money.c \
 	core/sig.c \

@@ -253,8 +253,8 @@ h_signup(struct app *app, const struct input *in, struct http_resp *rs)
 		add(ref, "referrer_id", json_object_new_int64(so.referrer_id));
 		add(ref, "status",
 		    json_object_new_string(fsm_state_name(so.status)));
-		add(ref, "review", json_object_new_string(so.review[0] ?
-		    so.review : "none"));
+		add(ref, "review", json_object_new_string(
+		    fsm_review_name(so.review)));
 	}
 	add(o, "referral", ref);
 	add(attr, "result", json_object_new_string(
@@ -357,8 +357,7 @@ referral_json(const struct referral_row *r)
 	add(o, "referee_id", json_object_new_int64(r->referee_id));
 	add(o, "code", json_object_new_string(r->code));
 	add(o, "status", json_object_new_string(fsm_state_name(r->status)));
-	add(o, "review", json_object_new_string(r->review[0] ? r->review :
-	    "none"));
+	add(o, "review", json_object_new_string(fsm_review_name(r->review)));
 	add(o, "review_rule", j_str_or_null(r->review_rule));
 	add(o, "conversion_event", j_str_or_null(r->conversion_event));
 	add(o, "conversion_order", j_str_or_null(r->conversion_order));

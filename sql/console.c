@@ -119,32 +119,50 @@ db_referrers_find(struct db *db, int64_t user, const char *code,
 	return db_read(db, referrers_fn, &a);
 }
 
+/*
+ * The state of a listed referral from its database names (a flag's
+ * LEFT JOIN gives none: pending, none, with referral_id 0).
+ */
+static void
+list_pos(const char *status, const char *review, enum ref_state *st,
+    enum ref_review *rv)
+{
+	if (fsm_state_parse(status, st) == -1)
+		*st = RS_PENDING;
+	if (fsm_review_parse(review, rv) == -1)
+		*rv = RV_NONE;
+}
+
+static enum db_rc
+referral_row(struct db *db, enum stmt s, size_t i, void *arg)
+{
+	struct con_referral	*r = (struct con_referral *)arg + i;
+	char			 status[16], review[16];
+	enum db_rc		 rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = db_fetch(db, s, "llsssllllsmms", &r->id, &r->referee_id, status,
+	    sizeof(status), review, sizeof(review), r->review_rule,
+	    sizeof(r->review_rule), &r->created_at, &r->converted_at,
+	    &r->rewarded_at, &r->voided_at, r->void_reason,
+	    sizeof(r->void_reason), &r->issued, &r->revoked, r->currency,
+	    sizeof(r->currency));
+	list_pos(status, review, &r->status, &r->review);
+	return rc;
+}
+
 static enum db_rc
 referrals_fn(struct db *db, void *arg)
 {
 	struct list_arg		*a = arg;
-	struct con_referral	*rows = a->rows, *r;
 	enum db_rc		 rc;
 
 	*a->n = 0;
 	if ((rc = db_exec(db, STMT_CON_REFERRALS, "ll", a->user,
 	    (int64_t)a->max)) != DB_OK)
 		return rc;
-	while (*a->n < a->max) {
-		r = &rows[*a->n];
-		memset(r, 0, sizeof(*r));
-		rc = db_fetch(db, STMT_CON_REFERRALS, "llsssllllsmms", &r->id,
-		    &r->referee_id, r->status, sizeof(r->status), r->review,
-		    sizeof(r->review), r->review_rule, sizeof(r->review_rule),
-		    &r->created_at, &r->converted_at, &r->rewarded_at,
-		    &r->voided_at, r->void_reason, sizeof(r->void_reason),
-		    &r->issued, &r->revoked, r->currency, sizeof(r->currency));
-		if (rc != DB_OK)
-			break;
-		(*a->n)++;
-	}
-	db_done(db, STMT_CON_REFERRALS);
-	return rc == DB_NOTFOUND || rc == DB_OK ? DB_OK : rc;
+	return db_rows(db, STMT_CON_REFERRALS, a->max, a->n, referral_row,
+	    a->rows);
 }
 
 /*
@@ -162,29 +180,49 @@ db_referrals_list_by_referrer(struct db *db, int64_t referrer,
 }
 
 static enum db_rc
+held_row(struct db *db, enum stmt s, size_t i, void *arg)
+{
+	struct con_fraud	*f = (struct con_fraud *)arg + i;
+	char			 status[16], review[16];
+	enum db_rc		 rc;
+
+	memset(f, 0, sizeof(*f));
+	rc = db_fetch(db, s, "lllsssls", &f->referral_id, &f->user_id,
+	    &f->referrer_id, f->rule, sizeof(f->rule), status, sizeof(status),
+	    review, sizeof(review), &f->at, f->detail, sizeof(f->detail));
+	list_pos(status, review, &f->status, &f->review);
+	strcpy(f->decision, "hold");
+	return rc;
+}
+
+static enum db_rc
+flag_row(struct db *db, enum stmt s, size_t i, void *arg)
+{
+	struct con_fraud	*f = (struct con_fraud *)arg + i;
+	char			 status[16], review[16];
+	enum db_rc		 rc;
+
+	memset(f, 0, sizeof(*f));
+	rc = db_fetch(db, s, "llllsssls" "s", &f->flag_id, &f->referral_id,
+	    &f->user_id, &f->referrer_id, f->rule, sizeof(f->rule),
+	    f->decision, sizeof(f->decision), f->detail, sizeof(f->detail),
+	    &f->at, status, sizeof(status), review, sizeof(review));
+	list_pos(status, review, &f->status, &f->review);
+	return rc;
+}
+
+static enum db_rc
 fraud_fn(struct db *db, void *arg)
 {
 	struct list_arg		*a = arg;
-	struct con_fraud	*rows = a->rows, *f;
+	struct con_fraud	*rows = a->rows;
+	size_t			 n;
 	enum db_rc		 rc;
 
 	*a->n = *a->held = 0;
-	if ((rc = db_exec(db, STMT_CON_HELD, "l", (int64_t)a->max)) != DB_OK)
-		return rc;
-	while (*a->n < a->max) {
-		f = &rows[*a->n];
-		memset(f, 0, sizeof(*f));
-		rc = db_fetch(db, STMT_CON_HELD, "lllsssls", &f->referral_id,
-		    &f->user_id, &f->referrer_id, f->rule, sizeof(f->rule),
-		    f->status, sizeof(f->status), f->review, sizeof(f->review),
-		    &f->at, f->detail, sizeof(f->detail));
-		if (rc != DB_OK)
-			break;
-		strcpy(f->decision, "hold");
-		(*a->n)++;
-	}
-	db_done(db, STMT_CON_HELD);
-	if (rc != DB_OK && rc != DB_NOTFOUND)
+	if ((rc = db_exec(db, STMT_CON_HELD, "l", (int64_t)a->max)) != DB_OK ||
+	    (rc = db_rows(db, STMT_CON_HELD, a->max, a->n, held_row,
+	    rows)) != DB_OK)
 		return rc;
 	*a->held = *a->n;
 	if (*a->n == a->max)
@@ -192,20 +230,10 @@ fraud_fn(struct db *db, void *arg)
 	if ((rc = db_exec(db, STMT_CON_FLAGS, "l",
 	    (int64_t)(a->max - *a->n))) != DB_OK)
 		return rc;
-	while (*a->n < a->max) {
-		f = &rows[*a->n];
-		memset(f, 0, sizeof(*f));
-		rc = db_fetch(db, STMT_CON_FLAGS, "llllsssls" "s", &f->flag_id,
-		    &f->referral_id, &f->user_id, &f->referrer_id, f->rule,
-		    sizeof(f->rule), f->decision, sizeof(f->decision),
-		    f->detail, sizeof(f->detail), &f->at, f->status,
-		    sizeof(f->status), f->review, sizeof(f->review));
-		if (rc != DB_OK)
-			break;
-		(*a->n)++;
-	}
-	db_done(db, STMT_CON_FLAGS);
-	return rc == DB_NOTFOUND || rc == DB_OK ? DB_OK : rc;
+	rc = db_rows(db, STMT_CON_FLAGS, a->max - *a->n, &n, flag_row,
+	    rows + *a->n);
+	*a->n += n;
+	return rc;
 }
 
 /*

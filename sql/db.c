@@ -365,8 +365,10 @@ db_read(struct db *db, db_fn fn, void *arg)
  * Binds the parameters described by "fmt" and executes statement "s".
  * Parameter formats: 'l' int64_t, 'L' int64_t with 0 as NULL, 's' string
  * (NULL pointer as NULL, "" as ""), 'S' string with "" as NULL, 'm' money
- * in minor units sent as a decimal string.  A statement with a result set
- * has it stored so other statements can run while it is read.
+ * in minor units sent as a decimal string, 'A' an array: a const int64_t *
+ * then a size_t count, bound to that many placeholders in a row.  A
+ * statement with a result set has it stored so other statements can run
+ * while it is read.
  * Returns DB_OK, DB_DUP (unique key), DB_RETRY (transient) or DB_ERR.
  */
 enum db_rc
@@ -379,28 +381,43 @@ db_exec(struct db *db, enum stmt s, const char *fmt, ...)
 	unsigned long	 lens[DB_MAX_PARAMS];
 	my_bool		 nulls[DB_MAX_PARAMS];
 	va_list		 ap;
-	size_t		 i, n = strlen(fmt);
+	size_t		 i = 0, f;
 	MYSQL_RES	*meta;
 
 	if (db_prepare(db, s) == -1)
 		return db_classify(db);
 	st = db->stmts[s];
-	assert(n <= DB_MAX_PARAMS && st != NULL);
-	assert(mysql_stmt_param_count(st) == n);
+	assert(st != NULL);
 	memset(b, 0, sizeof(b));
 	va_start(ap, fmt);
-	for (i = 0; i < n; i++) {
-		const char *str;
+	for (f = 0; fmt[f] != '\0'; f++, i++) {
+		const char	*str;
+		const int64_t	*arr;
+		size_t		 cnt;
 
+		assert(i < DB_MAX_PARAMS);
 		nulls[i] = 0;
 		b[i].is_null = &nulls[i];
-		switch (fmt[i]) {
+		switch (fmt[f]) {
 		case 'l':
 		case 'L':
 			ints[i] = va_arg(ap, int64_t);
 			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
 			b[i].buffer = &ints[i];
-			nulls[i] = fmt[i] == 'L' && ints[i] == 0;
+			nulls[i] = fmt[f] == 'L' && ints[i] == 0;
+			break;
+		case 'A':
+			arr = va_arg(ap, const int64_t *);
+			cnt = va_arg(ap, size_t);
+			assert(cnt > 0 && i + cnt <= DB_MAX_PARAMS);
+			for (; cnt > 0; cnt--, i++, arr++) {
+				nulls[i] = 0;
+				b[i].is_null = &nulls[i];
+				ints[i] = *arr;
+				b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+				b[i].buffer = &ints[i];
+			}
+			i--;	/* the loop's own step */
 			break;
 		case 'm':
 			money_format(va_arg(ap, int64_t), money[i],
@@ -415,7 +432,7 @@ db_exec(struct db *db, enum stmt s, const char *fmt, ...)
 			str = va_arg(ap, const char *);
 			b[i].buffer_type = MYSQL_TYPE_STRING;
 			nulls[i] = str == NULL ||
-			    (fmt[i] == 'S' && str[0] == '\0');
+			    (fmt[f] == 'S' && str[0] == '\0');
 			lens[i] = str == NULL ? 0 : strlen(str);
 			b[i].buffer = (void *)(uintptr_t)(str ? str : "");
 			b[i].length = &lens[i];
@@ -425,6 +442,7 @@ db_exec(struct db *db, enum stmt s, const char *fmt, ...)
 		}
 	}
 	va_end(ap);
+	assert(mysql_stmt_param_count(st) == i);
 	if (mysql_stmt_bind_param(st, b) != 0 ||
 	    mysql_stmt_execute(st) != 0) {
 		db_seterr(db, st, __func__);
@@ -534,6 +552,26 @@ db_fetch(struct db *db, enum stmt s, const char *fmt, ...)
 	return DB_OK;
 }
 
+/*
+ * Reads the rows of statement "s", executed by the caller, through "fn":
+ * fn(db, s, i, arg) fetches row i into the caller's storage (db_fetch()
+ * into element i of its array, or a copy it grows).  At most "max" rows;
+ * *n is how many were read.  The statement is done afterwards.
+ * Returns DB_OK (the end, or max rows) or the failure of fn/db_fetch.
+ */
+enum db_rc
+db_rows(struct db *db, enum stmt s, size_t max, size_t *n, db_row_fn fn,
+    void *arg)
+{
+	enum db_rc	 rc = DB_OK;
+
+	*n = 0;
+	while (*n < max && (rc = fn(db, s, *n, arg)) == DB_OK)
+		(*n)++;
+	db_done(db, s);
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
 /* Frees the stored result of "s" and resets it for its next use. */
 void
 db_done(struct db *db, enum stmt s)
@@ -556,16 +594,29 @@ db_insert_id(struct db *db, enum stmt s)
 	return (int64_t)mysql_stmt_insert_id(db->stmts[s]);
 }
 
+/*
+ * Reads the one number of statement "s", executed by the caller with
+ * result "rc" (passed through if not DB_OK); no row reads as 0.
+ * Returns DB_OK or the failure.
+ */
+enum db_rc
+db_one(struct db *db, enum stmt s, int64_t *out, enum db_rc rc)
+{
+	if (rc != DB_OK)
+		return rc;
+	*out = 0;
+	rc = db_fetch(db, s, "l", out);
+	db_done(db, s);
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
 static enum db_rc
 ping_fn(struct db *db, void *arg)
 {
 	int64_t		 one = 0;
 	enum db_rc	 rc;
 
-	if ((rc = db_exec(db, STMT_PING, "")) != DB_OK)
-		return rc;
-	rc = db_fetch(db, STMT_PING, "l", &one);
-	db_done(db, STMT_PING);
+	rc = db_one(db, STMT_PING, &one, db_exec(db, STMT_PING, ""));
 	return rc == DB_OK && one == 1 ? DB_OK : DB_ERR;
 }
 

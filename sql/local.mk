@@ -1,13 +1,18 @@
 # sql/: the data layer (part of libreferd.a) and the migrator.
 libreferd_a_SOURCES += \
 	sql/sql.h \
+	sql/click.c \
+	sql/code.c \
 	sql/console.c \
 	sql/db.c \
+	sql/event.c \
 	sql/file.c \
 	sql/log.c \
-	sql/ops.c \
 	sql/outbox.c \
 	sql/proc.c \
+	sql/referral.c \
+	sql/signup.c \
+	sql/stats.c \
 	sql/stmt.c
 
 sbin_PROGRAMS += referd-migrate

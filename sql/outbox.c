@@ -1,5 +1,6 @@
 /*
- * The outbox as the dispatcher and the console see it.
+ * The outbox: its rows written with the rewards, claimed and settled by
+ * the dispatcher, requeued from the console.
  */
 #include "config.h"
 
@@ -7,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
+#include <time.h>
 
 #include "sql.h"
 
@@ -82,9 +86,8 @@ claim_fn(struct db *db, void *arg)
 			id[j] = k < *a->n ? a->rows[k].id : 0;
 		k = *a->n - i < CLAIM_CHUNK ? *a->n - i : CLAIM_CHUNK;
 		if ((rc = db_exec(db, STMT_OUTBOX_CLAIM_MARK_N,
-		    "sl" "llllllllllll" "ll", a->owner, a->now + a->lease,
-		    id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
-		    id[8], id[9], id[10], id[11], a->now, a->now)) != DB_OK)
+		    "slAll", a->owner, a->now + a->lease, id, (size_t)CLAIM_CHUNK,
+		    a->now, a->now)) != DB_OK)
 			return rc;
 		if (db_affected(db, STMT_OUTBOX_CLAIM_MARK_N) != (int64_t)k) {
 			db_log("%s: leased %" PRId64 " of %zu locked rows",
@@ -214,9 +217,8 @@ settle_delivered(struct db *db, struct settle_arg *a, char *done)
 		}
 	for (j = 0; j < SETTLE_CHUNK; j++)
 		id[j] = j < n ? c[j]->id : 0;
-	if ((rc = db_exec(db, STMT_OUTBOX_HELD_N, "s" "lllllllllllll",
-	    a->owner, id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
-	    id[8], id[9], id[10], id[11], id[12])) != DB_OK)
+	if ((rc = db_exec(db, STMT_OUTBOX_HELD_N, "sA", a->owner, id,
+	    (size_t)SETTLE_CHUNK)) != DB_OK)
 		return rc;
 	while ((rc = db_fetch(db, STMT_OUTBOX_HELD_N, "l", &got)) == DB_OK)
 		for (j = 0; j < n; j++)
@@ -229,10 +231,9 @@ settle_delivered(struct db *db, struct settle_arg *a, char *done)
 		return rc;
 	if (kept == 0)
 		return DB_OK;
-	if ((rc = db_exec(db, STMT_OUTBOX_DELIVERED_N, "Lls" "lllllllllllll",
-	    (int64_t)r->status, r->at, a->owner, id[0], id[1], id[2], id[3],
-	    id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11],
-	    id[12])) != DB_OK)
+	if ((rc = db_exec(db, STMT_OUTBOX_DELIVERED_N, "LlsA",
+	    (int64_t)r->status, r->at, a->owner, id,
+	    (size_t)SETTLE_CHUNK)) != DB_OK)
 		return rc;
 	return db_affected(db, STMT_OUTBOX_DELIVERED_N) == kept ? DB_OK :
 	    DB_ERR;
@@ -349,4 +350,96 @@ db_outbox_counts(struct db *db, int64_t now, struct outbox_counts *c)
 	struct counts_arg a = { .now = now, .c = c };
 
 	return db_read(db, counts_fn, &a);
+}
+
+/*
+ * Writes into "buf" (sz bytes) the JSON of a reward message (SPEC section
+ * 6), made with json-c so that every value is escaped whatever it holds:
+ * {"event","reward_id","referral_id","user_id","role","type","amount",
+ * "currency","issued_at"}, in that order, without blanks.  Returns 0, or
+ * -1 if memory fails or the text does not fit.
+ */
+int
+reward_payload(char *buf, size_t sz, const char *event, int64_t reward,
+    int64_t referral, int64_t user, const char *role,
+    const struct reward_def *def, int64_t now)
+{
+	json_object	*o;
+	const char	*text;
+	char		 amount[32], ts[32];
+	time_t		 t = (time_t)now;
+	struct tm	 tm;
+	size_t		 len;
+	int		 rc = -1;
+
+	if (money_format(def->amount, amount, sizeof(amount)) == -1 ||
+	    gmtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	if (json_object_object_add(o, "event",
+	    json_object_new_string(event)) != 0 ||
+	    json_object_object_add(o, "reward_id",
+	    json_object_new_int64(reward)) != 0 ||
+	    json_object_object_add(o, "referral_id",
+	    json_object_new_int64(referral)) != 0 ||
+	    json_object_object_add(o, "user_id",
+	    json_object_new_int64(user)) != 0 ||
+	    json_object_object_add(o, "role",
+	    json_object_new_string(role)) != 0 ||
+	    json_object_object_add(o, "type",
+	    json_object_new_string(def->type)) != 0 ||
+	    json_object_object_add(o, "amount",
+	    json_object_new_string(amount)) != 0 ||
+	    json_object_object_add(o, "currency",
+	    json_object_new_string(def->currency)) != 0 ||
+	    json_object_object_add(o, "issued_at",
+	    json_object_new_string(ts)) != 0)
+		goto out;
+	if ((text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL ||
+	    (len = strlen(text)) >= sz)
+		goto out;
+	memcpy(buf, text, len + 1);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* The outbox row of "payload", keyed "<prefix>-<reward>" (Idempotency-Key). */
+static enum db_rc
+outbox_insert(struct db *db, int64_t reward, const char *event,
+    const char *prefix, const char *payload, const char *type, int64_t now)
+{
+	char	 key[64];
+
+	snprintf(key, sizeof(key), "%s-%" PRId64, prefix, reward);
+	return db_exec(db, STMT_OUTBOX_INSERT, "lssssll", reward, event, key,
+	    type, payload, now, now);
+}
+
+/*
+ * Inside a transaction: the outbox row of one reward message ("event" is
+ * reward.issued or reward.revoked, keyed reward-<id> or revoke-<id>).
+ * Returns DB_OK, DB_RETRY (the row exists: replay), DB_ERR (logged).
+ */
+enum db_rc
+outbox_reward(struct db *db, const char *event, int64_t reward,
+    int64_t referral, int64_t user, const char *role,
+    const struct reward_def *def, int64_t now)
+{
+	char		 payload[1024];
+	int		 revoke = strcmp(event, "reward.revoked") == 0;
+	enum db_rc	 rc;
+
+	if (reward_payload(payload, sizeof(payload), event, reward, referral,
+	    user, role, def, now) == -1) {
+		db_log("%s: reward %" PRId64 ": payload", __func__, reward);
+		return DB_ERR;
+	}
+	rc = outbox_insert(db, reward, event, revoke ? "revoke" : "reward",
+	    payload, def->type, now);
+	return rc == DB_DUP ? DB_RETRY : rc;
 }

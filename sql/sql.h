@@ -45,7 +45,6 @@ enum stmt {
 	STMT_REFERRAL_INSERT,
 	STMT_REFERRAL_BY_ID,
 	STMT_REFERRAL_BY_ID_LOCK,
-	STMT_REFERRAL_BY_REFEREE,
 	STMT_REFERRAL_BY_ORDER_LOCK,
 	STMT_REFERRAL_BY_REFEREE_LOCK,
 	STMT_REFERRAL_CONVERT,
@@ -121,6 +120,9 @@ struct db {
 };
 
 typedef enum db_rc (*db_fn)(struct db *, void *);
+/* Fetches row "i" of executed statement "s" for db_rows(). */
+typedef enum db_rc (*db_row_fn)(struct db *, enum stmt s, size_t i,
+		    void *arg);
 
 /* db.c */
 struct db	*db_new(const struct conf *, int stats);
@@ -133,6 +135,9 @@ enum db_rc	 db_txn(struct db *, db_fn, void *);
 enum db_rc	 db_read(struct db *, db_fn, void *);
 enum db_rc	 db_exec(struct db *, enum stmt, const char *fmt, ...);
 enum db_rc	 db_fetch(struct db *, enum stmt, const char *fmt, ...);
+enum db_rc	 db_rows(struct db *, enum stmt, size_t max, size_t *n,
+		    db_row_fn, void *arg);
+enum db_rc	 db_one(struct db *, enum stmt, int64_t *out, enum db_rc);
 void		 db_done(struct db *, enum stmt);
 int64_t		 db_affected(struct db *, enum stmt);
 int64_t		 db_insert_id(struct db *, enum stmt);
@@ -197,7 +202,13 @@ int		 proc_priv_plan(const char *user, struct proc_user *,
 int		 proc_priv_drop(const struct proc_user *, char *err,
 		    size_t errsz);
 
-/* ops.c: the operations of the API, the console and the workers. */
+/*
+ * The operations of the API, the console and the workers: each public
+ * db_* function runs one body through db_txn() or db_read(); the *_in
+ * helpers run inside a caller's transaction.  Bodies are replayable: they
+ * reset their outputs first.  Their types first, then each file's
+ * prototypes.
+ */
 
 /* What audit_log keeps of an act over HTTP, besides its operator. */
 struct audit_who {
@@ -231,7 +242,7 @@ struct signup_out {
 	int64_t		 referral_id;		/* 0 if none */
 	int64_t		 referrer_id;
 	enum ref_state	 status;
-	char		 review[16];
+	enum ref_review	 review;
 };
 
 struct event_in {
@@ -243,16 +254,6 @@ struct event_in {
 	char		 currency[4];
 	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
 	char		 body_sha256[65];
-};
-
-enum outcome {
-	OUT_CONVERTED,
-	OUT_DUPLICATE,
-	OUT_IGNORED,
-	OUT_BELOW_MINIMUM,
-	OUT_NO_REFERRAL,
-	OUT_VOIDED,
-	OUT__MAX
 };
 
 struct event_out {
@@ -282,7 +283,7 @@ struct referral_row {
 	int64_t		 referee_id;
 	char		 code[CODE_LEN + 1];
 	enum ref_state	 status;
-	char		 review[16];
+	enum ref_review	 review;
 	char		 review_rule[32];
 	char		 conversion_event[MAX_EVENT_ID + 1];
 	char		 conversion_order[MAX_FIELD + 1];
@@ -325,37 +326,6 @@ struct outbox_counts {
 	int64_t		 delivered_today;
 };
 
-const char	*outcome_name(enum outcome);
-enum db_rc	 db_code_get(struct db *, int64_t user, struct code_row *);
-enum db_rc	 db_code_lookup(struct db *, const char *code,
-		    struct code_row *);
-enum db_rc	 db_code_mint(struct db *, int64_t user, int64_t now,
-		    struct code_row *);
-enum db_rc	 db_signup(struct db *, const struct signup_in *, int64_t now,
-		    struct signup_out *);
-enum db_rc	 db_event_apply(struct db *, const struct event_in *,
-		    int64_t now, struct event_out *);
-enum db_rc	 db_reward_issue(struct db *, int64_t referral, int64_t now);
-enum db_rc	 db_rewards_due(struct db *, int64_t now, int64_t *ids,
-		    size_t max, size_t *n);
-enum db_rc	 db_referral_void(struct db *, int64_t id, const char *reason,
-		    const char *operator, int64_t now);
-enum db_rc	 db_referral_void_by(struct db *, int64_t id,
-		    const char *reason, const char *operator,
-		    const struct audit_who *, int64_t now);
-enum db_rc	 db_referral_approve(struct db *, int64_t id,
-		    const char *operator, int64_t now);
-enum db_rc	 db_user_flag(struct db *, int64_t user, const char *reason,
-		    const char *operator, int64_t now);
-enum db_rc	 db_referral_get(struct db *, int64_t id,
-		    struct referral_row *);
-enum db_rc	 db_stats_get(struct db *, int64_t user, struct stats_row *);
-enum db_rc	 db_clicks_add(struct db *, const char *code, int64_t day,
-		    int64_t n);
-int		 reward_payload(char *buf, size_t sz, const char *event,
-		    int64_t reward, int64_t referral, int64_t user,
-		    const char *role, const struct reward_def *, int64_t now);
-
 /* The landing cache's view of a code (fcgi/cache.c). */
 struct code_brief {
 	char		 code[CODE_LEN + 1];
@@ -373,23 +343,6 @@ struct click_row {
 #define DB_CLICKS_BATCH		1000	/* click rows per statement */
 #define DB_CODE_PAGE		1000	/* codes per page of db_code_page */
 
-enum db_rc	 db_code_page(struct db *, int64_t before_id,
-		    struct code_brief *, size_t max, size_t *n,
-		    int64_t *last_id);
-enum db_rc	 db_code_changes(struct db *, int64_t since,
-		    struct code_brief *, size_t max, size_t *n,
-		    int64_t *db_now);
-enum db_rc	 db_db_now(struct db *, int64_t *db_now);
-enum db_rc	 db_clicks_add_many(struct db *, const struct click_row *,
-		    size_t n);
-enum db_rc	 db_outbox_claim(struct db *, const char *owner, int64_t now,
-		    long lease, struct outbox_row *, size_t max, size_t *n);
-enum db_rc	 db_outbox_release(struct db *, const char *owner);
-enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
-		    const char *operator, int64_t now);
-enum db_rc	 db_outbox_counts(struct db *, int64_t now,
-		    struct outbox_counts *);
-void		 outbox_rows_free(struct outbox_row *, size_t);
 
 /* What became of one delivery attempt, for db_outbox_settle(). */
 enum outbox_fate {
@@ -407,6 +360,88 @@ struct outbox_result {
 	int		 kept;			/* out: lease was still ours */
 };
 
+
+/* code.c */
+enum db_rc	 db_code_get(struct db *, int64_t user, struct code_row *);
+enum db_rc	 db_code_lookup(struct db *, const char *code,
+		    struct code_row *);
+enum db_rc	 db_code_mint(struct db *, int64_t user, int64_t now,
+		    struct code_row *);
+enum db_rc	 db_code_page(struct db *, int64_t before_id,
+		    struct code_brief *, size_t max, size_t *n,
+		    int64_t *last_id);
+enum db_rc	 db_code_changes(struct db *, int64_t since,
+		    struct code_brief *, size_t max, size_t *n,
+		    int64_t *db_now);
+enum db_rc	 db_db_now(struct db *, int64_t *db_now);
+enum db_rc	 db_code_fetch(struct db *, enum stmt, struct code_row *);
+enum db_rc	 db_code_by_user_in(struct db *, int64_t user,
+		    struct code_row *);
+enum db_rc	 db_code_mint_in(struct db *, int64_t user, int64_t now,
+		    struct code_row *);
+
+/* click.c */
+enum db_rc	 db_clicks_add(struct db *, const char *code, int64_t day,
+		    int64_t n);
+enum db_rc	 db_clicks_add_many(struct db *, const struct click_row *,
+		    size_t n);
+
+/* signup.c */
+enum db_rc	 db_signup(struct db *, const struct signup_in *, int64_t now,
+		    struct signup_out *);
+
+/* event.c */
+enum db_rc	 db_event_apply(struct db *, const struct event_in *,
+		    int64_t now, struct event_out *);
+
+/* referral.c */
+enum db_rc	 db_reward_issue(struct db *, int64_t referral, int64_t now);
+enum db_rc	 db_rewards_due(struct db *, int64_t now, int64_t *ids,
+		    size_t max, size_t *n);
+enum db_rc	 db_referral_void(struct db *, int64_t id, const char *reason,
+		    const char *operator, int64_t now);
+enum db_rc	 db_referral_void_by(struct db *, int64_t id,
+		    const char *reason, const char *operator,
+		    const struct audit_who *, int64_t now);
+enum db_rc	 db_referral_approve(struct db *, int64_t id,
+		    const char *operator, int64_t now);
+enum db_rc	 db_user_flag(struct db *, int64_t user, const char *reason,
+		    const char *operator, int64_t now);
+enum db_rc	 db_referral_get(struct db *, int64_t id,
+		    struct referral_row *);
+enum db_rc	 db_referral_fetch(struct db *, enum stmt,
+		    struct referral_row *);
+enum db_rc	 db_referral_lock(struct db *, int64_t id,
+		    struct referral_row *);
+enum db_rc	 db_reward_issue_in(struct db *, const struct referral_row *,
+		    int64_t now);
+enum db_rc	 db_referral_void_in(struct db *, const struct referral_row *,
+		    enum ref_event, const char *reason, int64_t now);
+enum db_rc	 db_flag_insert(struct db *, int64_t referral, int64_t user,
+		    int64_t referrer, enum rule, const char *decision,
+		    const char *detail, int64_t now);
+enum db_rc	 db_audit_insert(struct db *, const char *operator,
+		    const char *action, int64_t referral, int64_t user,
+		    const char *detail, const struct audit_who *, int64_t now);
+
+/* stats.c */
+enum db_rc	 db_stats_get(struct db *, int64_t user, struct stats_row *);
+
+/* outbox.c */
+enum db_rc	 db_outbox_claim(struct db *, const char *owner, int64_t now,
+		    long lease, struct outbox_row *, size_t max, size_t *n);
+enum db_rc	 db_outbox_release(struct db *, const char *owner);
+enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
+		    const char *operator, int64_t now);
+enum db_rc	 db_outbox_counts(struct db *, int64_t now,
+		    struct outbox_counts *);
+void		 outbox_rows_free(struct outbox_row *, size_t);
+int		 reward_payload(char *buf, size_t sz, const char *event,
+		    int64_t reward, int64_t referral, int64_t user,
+		    const char *role, const struct reward_def *, int64_t now);
+enum db_rc	 outbox_reward(struct db *, const char *event, int64_t reward,
+		    int64_t referral, int64_t user, const char *role,
+		    const struct reward_def *, int64_t now);
 enum db_rc	 db_outbox_settle(struct db *, const char *owner,
 		    struct outbox_result *, size_t n);
 
@@ -432,8 +467,8 @@ struct con_referrer {
 struct con_referral {
 	int64_t		 id;
 	int64_t		 referee_id;
-	char		 status[16];
-	char		 review[16];
+	enum ref_state	 status;
+	enum ref_review	 review;
 	char		 review_rule[32];
 	int64_t		 created_at, converted_at, rewarded_at, voided_at;
 	char		 void_reason[MAX_REASON + 1];
@@ -452,8 +487,8 @@ struct con_fraud {
 	char		 decision[16];		/* hold, reject, void, ... */
 	char		 detail[MAX_REASON + 1];
 	int64_t		 at;
-	char		 status[16];		/* of the referral, "" if none */
-	char		 review[16];
+	enum ref_state	 status;		/* of the referral, if any */
+	enum ref_review	 review;
 };
 
 struct con_dead {

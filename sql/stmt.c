@@ -70,7 +70,6 @@ static const char *const stmts[STMT__MAX] = {
 	    "void_reason FROM referrals "
 	[STMT_REFERRAL_BY_ID] = REFERRAL_COLS "WHERE id = ?",
 	[STMT_REFERRAL_BY_ID_LOCK] = REFERRAL_COLS "WHERE id = ? FOR UPDATE",
-	[STMT_REFERRAL_BY_REFEREE] = REFERRAL_COLS "WHERE referee_id = ?",
 	[STMT_REFERRAL_BY_ORDER_LOCK] = REFERRAL_COLS
 	    "WHERE referee_id = ? AND conversion_order = ? FOR UPDATE",
 	[STMT_REFERRAL_BY_REFEREE_LOCK] = REFERRAL_COLS

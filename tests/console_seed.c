@@ -172,7 +172,7 @@ seed_one(struct db *db, size_t idx, enum kind k, int64_t referee,
 	if (signup(db, referee, code, ip, at, &so, NULL) == -1)
 		return -1;
 	if (so.referral_id == 0 ||
-	    (held && so.result != ATTR_HELD && strcmp(so.review, "held") != 0)) {
+	    (held && so.result != ATTR_HELD && so.review != RV_HELD)) {
 		fprintf(stderr, "console_seed: user %" PRId64 ": attribution "
 		    "%s (rule %s), wanted %s\n", referee,
 		    attr_result_name(so.result), rule_name(so.rule),

@@ -13,6 +13,7 @@ UNIT_TESTS = \
 	tests/test_attr \
 	tests/test_code \
 	tests/test_conf \
+	tests/test_conv \
 	tests/test_fcgi_http \
 	tests/test_fsm \
 	tests/test_handlers \
@@ -38,6 +39,9 @@ tests_test_code_LDADD = $(UNIT_LDADD)
 tests_test_conf_SOURCES = tests/test_conf.c
 tests_test_conf_CFLAGS = $(UNIT_CFLAGS) $(MARIADB_CFLAGS)
 tests_test_conf_LDADD = $(UNIT_LDADD)
+tests_test_conv_SOURCES = tests/test_conv.c
+tests_test_conv_CFLAGS = $(UNIT_CFLAGS)
+tests_test_conv_LDADD = $(UNIT_LDADD)
 tests_test_fsm_SOURCES = tests/test_fsm.c
 tests_test_fsm_CFLAGS = $(UNIT_CFLAGS)
 tests_test_fsm_LDADD = $(UNIT_LDADD)

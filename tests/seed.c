@@ -202,7 +202,7 @@ show(struct db *db, int64_t id)
 	}
 	printf("referral %" PRId64 " referrer %" PRId64 " referee %" PRId64
 	    " status %s review %s\n", r.id, r.referrer_id, r.referee_id,
-	    fsm_state_name(r.status), r.review);
+	    fsm_state_name(r.status), fsm_review_name(r.review));
 	for (i = 0; i < r.rewardsz; i++)
 		printf("reward %" PRId64 " role %s user %" PRId64 " status %s "
 		    "delivery %s attempts %" PRId64 "\n", r.rewards[i].id,

@@ -271,7 +271,7 @@ static void
 test_names(void **state)
 {
 	static const char *const rn[RULE__MAX] = {
-		"none", "code_unknown", "code_expired", "code_disabled",
+		"none", "code_unknown", "code_disabled", "code_expired",
 		"self_referral", "referrer_flagged", "device_match",
 		"same_ip", "disposable_email", "referrer_velocity",
 		"ip_velocity", "payment_match", "manual",
@@ -295,6 +295,73 @@ test_names(void **state)
 	for (i = 0; i < ATTR__MAX; i++)
 		assert_string_equal(attr_result_name(i), an[i]);
 	assert_string_equal(attr_result_name(ATTR__MAX), "unknown");
+}
+
+/* One table: each rule's verdict, and every fraud rule can decide. */
+static void
+test_verdicts(void **state)
+{
+	static const enum fraud_verdict v[RULE__MAX] = {
+		[RULE_NONE] = FRAUD_NONE,
+		[RULE_CODE_UNKNOWN] = FRAUD_REJECT,
+		[RULE_CODE_DISABLED] = FRAUD_REJECT,
+		[RULE_CODE_EXPIRED] = FRAUD_REJECT,
+		[RULE_SELF_REFERRAL] = FRAUD_REJECT,
+		[RULE_REFERRER_FLAGGED] = FRAUD_REJECT,
+		[RULE_DEVICE_MATCH] = FRAUD_REJECT,
+		[RULE_SAME_IP] = FRAUD_HOLD,
+		[RULE_DISPOSABLE_EMAIL] = FRAUD_HOLD,
+		[RULE_REFERRER_VELOCITY] = FRAUD_HOLD,
+		[RULE_IP_VELOCITY] = FRAUD_HOLD,
+		[RULE_PAYMENT_MATCH] = FRAUD_VOID,
+		[RULE_MANUAL] = FRAUD_NONE,
+	};
+	static const char *const vn[FRAUD__MAX] = {
+		"none", "reject", "hold", "void",
+	};
+	int	 i;
+
+	for (i = 0; i < RULE__MAX; i++)
+		assert_int_equal(rule_verdict(i), v[i]);
+	assert_int_equal(rule_verdict(RULE__MAX), FRAUD_NONE);
+	for (i = 0; i < FRAUD__MAX; i++)
+		assert_string_equal(fraud_verdict_name(i), vn[i]);
+	assert_string_equal(fraud_verdict_name(FRAUD__MAX), "unknown");
+}
+
+/*
+ * Each signup rule alone decides, with its own verdict: no rule of the
+ * table is left out of the evaluation.
+ */
+static void
+test_each_rule_fires(void **state)
+{
+	struct attr_limits	 l10 = { 10, 5 };
+	struct attr_decision	 d;
+	int			 r;
+
+	for (r = RULE_CODE_UNKNOWN; r <= RULE_IP_VELOCITY; r++) {
+		struct attr_facts f = { .code = CODE_FOUND, .referrer_id = 1,
+		    .referee_id = 2 };
+
+		switch (r) {
+		case RULE_CODE_UNKNOWN: f.code = CODE_UNKNOWN; break;
+		case RULE_CODE_DISABLED: f.disabled_at = 1; break;
+		case RULE_CODE_EXPIRED: f.expires_at = 1; break;
+		case RULE_SELF_REFERRAL: f.referee_id = 1; break;
+		case RULE_REFERRER_FLAGGED: f.referrer_flagged = 1; break;
+		case RULE_DEVICE_MATCH: f.device_match = 1; break;
+		case RULE_SAME_IP: f.ip_match = 1; break;
+		case RULE_DISPOSABLE_EMAIL: f.disposable_email = 1; break;
+		case RULE_REFERRER_VELOCITY: f.referrer_hour = 10; break;
+		case RULE_IP_VELOCITY: f.ip_hour = 5; break;
+		}
+		d = attr_decide(&f, &l10, 100);
+		assert_int_equal(d.rule, r);
+		assert_int_equal(d.fired, 1U << r);
+		assert_int_equal(d.result, rule_is_reject(r) ? ATTR_REJECTED :
+		    ATTR_HELD);
+	}
 }
 
 static void
@@ -354,6 +421,8 @@ main(void)
 		cmocka_unit_test(test_limit_zero_disables),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_each_rule_fires),
 		cmocka_unit_test(test_email_domain),
 		cmocka_unit_test(test_domain_listed),
 	};

@@ -299,7 +299,7 @@ test_signup_attributed(void **state)
 	fk.rc = DB_DUP;
 	fk.so.result = ATTR_HELD;
 	fk.so.rule = RULE_SAME_IP;
-	snprintf(fk.so.review, sizeof(fk.so.review), "held");
+	fk.so.review = RV_HELD;
 	serve(&r, 200, "{\"user_id\":7,\"code\":\"" CODE_B "\","
 	    "\"referral\":{\"id\":11,\"referrer_id\":42,"
 	    "\"status\":\"pending\","

@@ -1,0 +1,234 @@
+/*
+ * The conversion decision: what an order event does to a referral, and
+ * when and to whom its rewards go.  Facts in, a verdict out.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core.h"
+
+static const char *const outcome_names[OUT__MAX] = {
+	[OUT_CONVERTED] = "converted",
+	[OUT_DUPLICATE] = "duplicate",
+	[OUT_IGNORED] = "ignored",
+	[OUT_BELOW_MINIMUM] = "below_minimum",
+	[OUT_NO_REFERRAL] = "no_referral",
+	[OUT_VOIDED] = "voided",
+};
+_Static_assert(sizeof(outcome_names) / sizeof(outcome_names[0]) == OUT__MAX,
+    "outcome names");
+
+static const char *const reason_names[CR__MAX] = {
+	[CR_NONE] = "",
+	[CR_TYPE_NOT_QUALIFYING] = "type_not_qualifying",
+	[CR_ORDER_REFUNDED] = "order_refunded",
+	[CR_NOT_CONVERTING_ORDER] = "not_converting_order",
+	[CR_PAYMENT_MATCH] = "payment_match",
+	[CR_REFUNDED] = "refunded",
+	[CR_ALREADY_PENDING] = "already_pending",
+	[CR_ALREADY_CONVERTED] = "already_converted",
+	[CR_ALREADY_REWARDED] = "already_rewarded",
+	[CR_ALREADY_VOIDED] = "already_voided",
+};
+_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == CR__MAX,
+    "conversion reasons");
+_Static_assert(CR_ALREADY_VOIDED - CR_ALREADY_PENDING ==
+    RS_VOIDED - RS_PENDING && CR_ALREADY_VOIDED + 1 == CR__MAX &&
+    RS_VOIDED + 1 == RS__MAX, "CR_ALREADY_* follow enum ref_state");
+
+static const char *const role_names[CONV_ROLE__MAX] = {
+	[CONV_REFERRER] = "referrer",
+	[CONV_REFEREE] = "referee",
+};
+_Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CONV_ROLE__MAX,
+    "reward roles");
+
+/*
+ * Returns what an event of type "type" is: CONV_ORDER if the conf lists
+ * it in qualifying_events, CONV_REFUND for "order.refunded", else
+ * CONV_OTHER.
+ */
+enum conv_kind
+conv_kind(const struct conf *c, const char *type)
+{
+	if (conf_is_qualifying(c, type))
+		return CONV_ORDER;
+	if (type != NULL && strcmp(type, "order.refunded") == 0)
+		return CONV_REFUND;
+	return CONV_OTHER;
+}
+
+/* An ignored outcome for a referral the event cannot move from "at". */
+static void
+already(struct conv_verdict *v, struct ref_pos at)
+{
+	v->outcome = OUT_IGNORED;
+	v->reason = (enum conv_reason)(CR_ALREADY_PENDING + at.status);
+}
+
+/* A refund of the converting order voids the referral. */
+static void
+decide_refund(const struct conv_facts *f, struct conv_verdict *v)
+{
+	struct fsm_step	 step;
+
+	if (f->referral_id == 0) {
+		v->outcome = OUT_IGNORED;
+		v->reason = CR_NOT_CONVERTING_ORDER;
+		return;
+	}
+	v->referral_id = f->referral_id;
+	step = fsm_next(f->at, RE_REFUND);
+	if (step.rc != FSM_OK) {
+		already(v, f->at);
+		return;
+	}
+	v->outcome = OUT_VOIDED;
+	v->reason = CR_REFUNDED;
+	v->event = RE_REFUND;
+	v->next = step.next;
+}
+
+/*
+ * A qualifying order: pending -> converted, then at once either voided
+ * (the payment fingerprint rule) or rewarded (no hold days, not held).
+ */
+static void
+decide_order(const struct conv_facts *f, struct conv_verdict *v)
+{
+	struct fsm_step	 step, then;
+
+	if (f->amount < f->min_amount) {
+		v->outcome = OUT_BELOW_MINIMUM;
+		return;
+	}
+	if (f->referral_id == 0) {
+		v->outcome = OUT_NO_REFERRAL;
+		return;
+	}
+	v->referral_id = f->referral_id;
+	step = fsm_next(f->at, RE_CONVERT);
+	/* Order systems deliver out of order: a refund first forbids it. */
+	if (step.rc == FSM_OK && f->order_refunded) {
+		v->outcome = OUT_IGNORED;
+		v->reason = CR_ORDER_REFUNDED;
+		return;
+	}
+	if (step.rc != FSM_OK) {
+		already(v, f->at);
+		return;
+	}
+	v->outcome = OUT_CONVERTED;
+	v->event = RE_CONVERT;
+	v->next = step.next;
+	if (f->payment_match) {
+		then = fsm_next(step.next, RE_VOID);
+		if (then.rc == FSM_OK) {
+			v->outcome = OUT_VOIDED;
+			v->reason = CR_PAYMENT_MATCH;
+			v->void_rule = RULE_PAYMENT_MATCH;
+			v->next = then.next;
+			return;
+		}
+	}
+	if (!fsm_can(step.next, RE_REWARD))
+		v->reward = CONV_REWARD_REVIEW;
+	else if (f->hold_days > 0)
+		v->reward = CONV_REWARD_AFTER_HOLD;
+	else
+		v->reward = CONV_REWARD_NOW;
+}
+
+/*
+ * Decides what an order event does.  The verdict says the outcome to
+ * answer, the transition to store (v.event, RE__MAX for none) and where
+ * the referral ends (v.next), whether a fraud rule voids it at once
+ * (v.void_rule) and when its rewards go (v.reward).
+ */
+struct conv_verdict
+conv_decide(const struct conv_facts *f)
+{
+	struct conv_verdict	 v;
+
+	memset(&v, 0, sizeof(v));
+	v.event = RE__MAX;
+	v.void_rule = RULE_NONE;
+	v.reward = CONV_REWARD_NONE;
+	v.next = f->at;
+	switch (f->kind) {
+	case CONV_ORDER:
+		decide_order(f, &v);
+		break;
+	case CONV_REFUND:
+		decide_refund(f, &v);
+		break;
+	default:
+		v.outcome = OUT_IGNORED;
+		v.reason = CR_TYPE_NOT_QUALIFYING;
+		break;
+	}
+	return v;
+}
+
+/*
+ * Returns the time a conversion must be at or before to be out of its
+ * hold period at "now".
+ */
+int64_t
+conv_hold_cutoff(long hold_days, int64_t now)
+{
+	return now - (int64_t)hold_days * CONV_DAY;
+}
+
+/*
+ * Returns 1 if a referral at "at", converted at "converted_at", is due
+ * its rewards at "now": the state machine allows RE_REWARD (converted,
+ * not held) and the hold period is over.  Else 0.
+ */
+int
+conv_reward_due(struct ref_pos at, int64_t converted_at, long hold_days,
+    int64_t now)
+{
+	return fsm_can(at, RE_REWARD) &&
+	    converted_at <= conv_hold_cutoff(hold_days, now);
+}
+
+/*
+ * Fills "out" with who is rewarded for a referral and with what (the
+ * conf's reward_referrer and reward_referee; "out" points into the conf).
+ * Returns the number of parties.
+ */
+size_t
+conv_parties(const struct conf *c, int64_t referrer, int64_t referee,
+    struct conv_party out[CONV_ROLE__MAX])
+{
+	out[CONV_REFERRER].role = CONV_REFERRER;
+	out[CONV_REFERRER].user_id = referrer;
+	out[CONV_REFERRER].def = &c->reward_referrer;
+	out[CONV_REFEREE].role = CONV_REFEREE;
+	out[CONV_REFEREE].user_id = referee;
+	out[CONV_REFEREE].def = &c->reward_referee;
+	return CONV_ROLE__MAX;
+}
+
+/* Returns the text of a reason ("" for CR_NONE), or "unknown". */
+const char *
+conv_reason_name(enum conv_reason r)
+{
+	return (unsigned int)r < CR__MAX ? reason_names[r] : "unknown";
+}
+
+/* Returns "referrer" or "referee", or "unknown". */
+const char *
+conv_role_name(enum conv_role r)
+{
+	return (unsigned int)r < CONV_ROLE__MAX ? role_names[r] : "unknown";
+}
+
+/* Returns the name of an outcome ("converted", ...), or "unknown". */
+const char *
+outcome_name(enum outcome o)
+{
+	return (unsigned int)o < OUT__MAX ? outcome_names[o] : "unknown";
+}
