@@ -153,7 +153,7 @@ retried=$(grep -c ' result=retry ' "$T/dispatch.log")
 ok $([ "$retried" -ge 30 ]; echo $?) "mix: $retried attempts retried"
 
 # --- SIGTERM finishes the transfers in flight (bounded by the timeout)
-recv_ctl "$P5" '{"faults": "", "always": "hang", "hang_seconds": 1.5}'
+recv_ctl "$P5" '{"faults": "", "always": "hang", "hang_seconds": 3}'
 SLOW=$(conf slow "dispatch_timeout_ms = 4000" "dispatch_poll_ms = 50")
 last=$(maxid)
 "$SEED" -q -c "$SLOW" -b 7000000 rewarded 2 || die "seeding failed"
