@@ -329,6 +329,7 @@ write_conf() {
 		    ! pid_alive "$RUN/mariadb.pid"; then
 			sed -i "s|^db_socket[[:space:]]*=.*|db_socket = $WRUN/mysql.sock|" "$CONF"
 		fi
+		conf_reward_url
 		return 0
 	fi
 	say "writing $CONF"
@@ -388,6 +389,20 @@ dispatch_pid_file = $RUN/referd-dispatch.pid
 console_refresh_ms = 2000
 CNF
 	umask 022
+}
+
+# The reward URL of every type: REFERD_REWARD_URL, else the demo
+# receiver.  On an existing stack whose file says otherwise, the lines
+# are rewritten and a running dispatcher restarted (it reads its file at
+# start), so a second up applies REFERD_REWARD_URL, or its absence.
+conf_reward_url() {
+	local want=${REFERD_REWARD_URL:-http://127.0.0.1:$((PORT + 2))/rewards} t
+	for t in credit coupon points; do
+		[ "$(conf_get "reward_url_$t")" = "$want" ] && continue
+		say "reward_url_$t = $want"
+		sed -i "s|^reward_url_$t[[:space:]]*=.*|reward_url_$t = $want|" "$CONF"
+		DISPATCH_RESTART=1
+	done
 }
 
 conf_get() { sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" "$CONF" | head -1; }

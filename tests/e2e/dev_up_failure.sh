@@ -7,7 +7,11 @@
 #    of its log, and stops what that run started (MariaDB, referd-fcgi,
 #    nginx, lighttpd): nothing of it is left running;
 #  - the same failure on a stack that is already up: that run started
-#    nothing, so the running stack stays up.
+#    nothing, so the running stack stays up;
+#  - REFERD_REWARD_URL on a second up is applied (issue 12, item 9): the
+#    reward URLs rewritten, the dispatcher restarted, rewards reaching
+#    that URL; a third up without it points them back at the demo
+#    receiver.
 # Runs its own stacks (REFERD_PORT + 100, a REFERD_VAR of its own).
 . "$(dirname "$0")/../../etc/dev/lib.sh"
 set +e
@@ -66,6 +70,38 @@ like "that run started nothing and says so" "$(cat "$T/up4.out")" \
     "this run started nothing, so nothing was stopped"
 check "the running stack still answers" curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$P/healthz"
 check "its Apache too" curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$((P + 4))/healthz"
+
+# --- 4. REFERD_REWARD_URL on a second up of the running stack -------------------
+# A receiver of its own on P+10 records what reaches it.
+RP=$((P + 10))
+python3 -c "
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get('Content-Length', 0)); self.rfile.read(n)
+        open('$T/got', 'a').write(self.headers.get('Idempotency-Key', '') + '\\n')
+        self.send_response(200); self.send_header('Content-Length', '0'); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(('127.0.0.1', $RP), H).serve_forever()" &
+LPID=$!
+wait_for "(exec 3<>/dev/tcp/127.0.0.1/$RP)" 10
+D0=$(cat "$V/run/referd-dispatch.pid")
+REFERD_REWARD_URL=http://127.0.0.1:$RP/rewards $UP >"$T/up5.out" 2>&1
+ok $? "a second up with REFERD_REWARD_URL set" "$(tail -n 15 "$T/up5.out")"
+is "it rewrites every reward_url_* line" \
+    "$(grep -c "^reward_url_[a-z]* = http://127.0.0.1:$RP/rewards\$" "$V/referd.conf")" 3
+D1=$(cat "$V/run/referd-dispatch.pid")
+ok "$([ "$D0" != "$D1" ] && kill -0 "$D1" && echo 0 || echo 1)" \
+    "and restarts the dispatcher to read it (pid $D0 -> $D1)"
+"$BUILD/tests/referd-seed" -q -c "$V/referd.conf" -b 9100000 rewarded 1 >/dev/null 2>&1
+wait_for "[ \$(grep -c '^reward-' '$T/got' 2>/dev/null) -ge 2 ]" 15
+is "the two rewards of a conversion reach the new URL" "$(grep -c '^reward-' "$T/got" 2>/dev/null)" 2
+$UP >"$T/up6.out" 2>&1
+ok $? "a third up without it" "$(tail -n 15 "$T/up6.out")"
+is "points the rewards back at the demo receiver" \
+    "$(grep -c "^reward_url_[a-z]* = http://127.0.0.1:$((P + 2))/rewards\$" "$V/referd.conf")" 3
+check "which runs" curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$((P + 2))/_health"
+
 $DOWN >/dev/null 2>&1
 sleep 1
 is "down leaves nothing running" "$(left)" ""

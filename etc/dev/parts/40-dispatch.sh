@@ -4,6 +4,10 @@
 
 part_start_40_dispatch() {
 	local pidf=$RUN/referd-dispatch.pid
+	if [ "${DISPATCH_RESTART:-0}" = 1 ] && pid_alive "$pidf"; then
+		step "restarting the dispatcher for the new reward URL" "$VAR/log/referd-dispatch.log"
+		stop_pidfile "$pidf" 15
+	fi
 	if pid_alive "$pidf"; then
 		say "dispatcher already running (pid $(cat "$pidf"))"
 		return 0
