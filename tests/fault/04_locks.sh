@@ -121,7 +121,10 @@ INSERT INTO referral_rewards (referral_id, role, user_id, type, amount, currency
 VALUES (${REF[17]}, 'referrer', $(uid 1), 'credit', 1.00, 'USD', NOW());"
 lk_sync D
 bg_ev "${EVB[17]}"
-sleep 0.5
+# Until the API's transaction waits at the reward insert (a fixed 0.5 s
+# was too short on a loaded machine: the locker then took the referral
+# row first, and there was a wait, not a deadlock).
+wait_for "[ \"\$(sql \"SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'\")\" -ge 1 ]" 20
 lk D "SELECT COUNT(*) FROM referrals WHERE id = ${REF[17]} FOR UPDATE;"
 lk_sync D
 lk D "ROLLBACK;"
