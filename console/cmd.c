@@ -516,26 +516,26 @@ static enum db_rc
 a_void(struct con *c)
 {
 	return db_referral_void(c->db, c->act_id, c->act_reason, c->operator,
-	    con_now());
+	    clock_now());
 }
 
 static enum db_rc
 a_approve(struct con *c)
 {
-	return db_referral_approve(c->db, c->act_id, c->operator, con_now());
+	return db_referral_approve(c->db, c->act_id, c->operator, clock_now());
 }
 
 static enum db_rc
 a_flag(struct con *c)
 {
 	return db_user_flag(c->db, c->act_id, c->act_reason, c->operator,
-	    con_now());
+	    clock_now());
 }
 
 static enum db_rc
 a_retry(struct con *c)
 {
-	return db_outbox_requeue(c->db, c->act_id, c->operator, con_now());
+	return db_outbox_requeue(c->db, c->act_id, c->operator, clock_now());
 }
 
 /* Runs the confirmed action and says how it went. */

@@ -160,8 +160,6 @@ void		 screen_filter(struct con *, enum con_screen);
 size_t		 screen_row(const struct con *, enum con_screen);
 void		 con_msg(struct con *, int err, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-int64_t		 con_now(void);
-int64_t		 con_mono_ms(void);
 
 /* draw.c */
 void		 draw_init(struct con *);

@@ -2,15 +2,15 @@
 # test, the data-layer driver its end-to-end tests seed rewards with, and
 # the benchmark.
 sbin_PROGRAMS += referd-dispatch
-referd_dispatch_SOURCES = dispatch/dispatch.h dispatch/dispatch.c \
-	dispatch/policy.c
+referd_dispatch_SOURCES = dispatch/dispatch.h dispatch/engine.c \
+	dispatch/main.c dispatch/metrics.c dispatch/policy.c dispatch/reward.c
 referd_dispatch_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS)
 referd_dispatch_LDADD = $(REFERD_LIBS) $(CURL_LIBS)
 
 check_PROGRAMS += dispatch/test_policy
 TESTS += dispatch/test_policy
 dispatch_test_policy_SOURCES = dispatch/test_policy.c dispatch/policy.c
-dispatch_test_policy_CPPFLAGS = $(AM_CPPFLAGS) $(CURL_CFLAGS)
+dispatch_test_policy_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS)
 dispatch_test_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 dispatch_test_policy_LDADD = $(REFERD_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
 

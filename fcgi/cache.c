@@ -52,21 +52,6 @@
 
 #define DAY	86400
 
-int64_t
-clock_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t
-clock_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define NSETS	(CODE_CACHE_SLOTS / CODE_CACHE_WAYS)
 _Static_assert(CODE_CACHE_SLOTS % CODE_CACHE_WAYS == 0, "whole sets");
 
@@ -358,7 +343,7 @@ app_init(struct app *app, const struct conf *conf, struct db *db,
 		return -1;
 	}
 	if (RAND_bytes(r, sizeof(r)) != 1) {
-		uint64_t v = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+		uint64_t v = (uint64_t)getpid() << 32 ^ (uint64_t)clock_now();
 
 		memcpy(r, &v, sizeof(r));
 	}
@@ -555,7 +540,7 @@ code_feed_poll(struct app *app)
 	    CODE_FEED_MAX, &n, &dbnow) != DB_OK)
 		return -1;
 	if (n == CODE_FEED_MAX) {
-		db_log("worker: %d or more codes changed at once: loading "
+		log_err("worker: %d or more codes changed at once: loading "
 		    "the code cache again", CODE_FEED_MAX);
 		return code_cache_load(app);
 	}
@@ -649,7 +634,7 @@ click_count(struct app *app, const char *code)
 	if (app->flusher_on)
 		pthread_mutex_unlock(&app->clicks_mu);
 	if (rc == -1)
-		db_log("%s: click buffer full, a click of %s is lost",
+		log_err("%s: click buffer full, a click of %s is lost",
 		    __func__, code);
 	else if (!app->flusher_on && app->conf->click_flush_ms == 0)
 		clicks_flush(app);
@@ -669,7 +654,7 @@ clicks_write(struct db *db, const struct click_entry *tab, size_t used)
 	if (used == 0)
 		return 0;
 	if ((rows = malloc(used * sizeof(*rows))) == NULL) {
-		db_log("%s: out of memory", __func__);
+		log_err("%s: out of memory", __func__);
 		return -1;
 	}
 	for (i = 0; i < CLICK_BUF_SLOTS && n < used; i++) {
@@ -746,9 +731,9 @@ flusher_main(void *arg)
 		if (lost > 0 || nomem) {
 			pthread_mutex_unlock(&app->clicks_mu);
 			if (lost > 0)
-				db_log("flusher: %zu click counts lost", lost);
+				log_err("flusher: %zu click counts lost", lost);
 			if (nomem)
-				db_log("flusher: out of memory");
+				log_err("flusher: out of memory");
 			lost = 0;
 			nomem = 0;
 			pthread_mutex_lock(&app->clicks_mu);
@@ -765,13 +750,7 @@ flusher_main(void *arg)
 			 */
 			if (app->nclicks == 0)
 				due = now + app->conf->click_flush_ms;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (due - now) / 1000;
-			ts.tv_nsec += (long)((due - now) % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			clock_mono_deadline(&ts, due - now);
 			(void)pthread_cond_timedwait(&app->clicks_cv,
 			    &app->clicks_mu, &ts);
 			if (app->nclicks == 0)
@@ -807,7 +786,7 @@ flusher_main(void *arg)
 	}
 	pthread_mutex_unlock(&app->clicks_mu);
 	if (lost > 0)
-		db_log("flusher: %zu click counts lost", lost);
+		log_err("flusher: %zu click counts lost", lost);
 	return NULL;
 }
 
@@ -840,7 +819,7 @@ clicks_flusher_start(struct app *app)
 	app->flusher_on = 1;
 	if ((e = pthread_create(&app->flusher, &ta, flusher_main, app)) != 0) {
 		app->flusher_on = 0;
-		db_log("worker: flusher thread: %s", strerror(e));
+		log_err("worker: flusher thread: %s", strerror(e));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&ta);

@@ -291,8 +291,6 @@ int		 h_metrics(struct app *, const struct input *,
 int		 app_init(struct app *, const struct conf *, struct db *,
 		    struct db *, char *const *domains, size_t ndomains);
 void		 app_free(struct app *);
-int64_t		 clock_now(void);
-int64_t		 clock_mono_ms(void);
 uint64_t	 code_key(const char *code);
 const struct code_entry *code_cache_get(struct app *, const char *code,
 		    enum db_rc *);

@@ -3,11 +3,8 @@ libreferd_a_SOURCES += \
 	sql/sql.h \
 	sql/console.c \
 	sql/db.c \
-	sql/file.c \
-	sql/log.c \
 	sql/ops.c \
 	sql/outbox.c \
-	sql/proc.c \
 	sql/stmt.c
 
 sbin_PROGRAMS += referd-migrate

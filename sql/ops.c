@@ -146,7 +146,7 @@ code_mint_in(struct db *db, int64_t user, int64_t now, struct code_row *out)
 		char	 code[CODE_LEN + 1];
 
 		if (code_mint(code) == -1) {
-			db_log("%s: no randomness", __func__);
+			log_err("%s: no randomness", __func__);
 			return DB_ERR;
 		}
 		rc = db_exec(db, STMT_CODE_INSERT, "lsl", user, code, now);
@@ -171,7 +171,7 @@ code_mint_in(struct db *db, int64_t user, int64_t now, struct code_row *out)
 		    out)) != DB_NOTFOUND)
 			return rc == DB_OK ? DB_DUP : rc;
 	}
-	db_log("%s: %d code collisions in a row", __func__, i);
+	log_err("%s: %d code collisions in a row", __func__, i);
 	return DB_ERR;
 }
 
@@ -588,7 +588,7 @@ reward_issue_in(struct db *db, const struct referral_row *r, int64_t now)
 		if (reward_payload(payload, sizeof(payload), "reward.issued",
 		    id, r->id, parties[i].user, parties[i].role,
 		    parties[i].def, now) == -1) {
-			db_log("%s: reward %" PRId64 ": payload", __func__, id);
+			log_err("%s: reward %" PRId64 ": payload", __func__, id);
 			return DB_ERR;
 		}
 		if ((rc = outbox_insert(db, id, "reward.issued", "reward",
@@ -657,7 +657,7 @@ void_in(struct db *db, const struct referral_row *r, enum ref_event ev,
 		if (reward_payload(payload, sizeof(payload), "reward.revoked",
 		    rw[i].id, r->id, rw[i].user_id, rw[i].role, &def,
 		    now) == -1) {
-			db_log("%s: reward %" PRId64 ": payload", __func__,
+			log_err("%s: reward %" PRId64 ": payload", __func__,
 			    rw[i].id);
 			return DB_ERR;
 		}
@@ -1385,7 +1385,7 @@ db_clicks_add_many(struct db *db, const struct click_row *rows, size_t n)
 		return DB_OK;
 	a.jsonsz = (size_t)DB_CLICKS_BATCH * ROW_MAX + 3;
 	if ((a.json = malloc(a.jsonsz)) == NULL) {
-		db_log("%s: out of memory", __func__);
+		log_err("%s: out of memory", __func__);
 		return DB_ERR;
 	}
 	rc = db_txn(db, clicks_many_fn, &a);

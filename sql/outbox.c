@@ -87,7 +87,7 @@ claim_fn(struct db *db, void *arg)
 		    id[8], id[9], id[10], id[11], a->now, a->now)) != DB_OK)
 			return rc;
 		if (db_affected(db, STMT_OUTBOX_CLAIM_MARK_N) != (int64_t)k) {
-			db_log("%s: leased %" PRId64 " of %zu locked rows",
+			log_err("%s: leased %" PRId64 " of %zu locked rows",
 			    __func__, db_affected(db, STMT_OUTBOX_CLAIM_MARK_N),
 			    k);
 			return DB_ERR;
