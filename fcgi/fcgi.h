@@ -6,8 +6,10 @@
  * request the worker copied out of libfcgi (struct http_req) into a
  * response (struct http_resp): routing, auth, limits, JSON and the
  * validators.  handlers.c holds one function per endpoint: typed input
- * in, status and JSON tree out.  cache.c keeps the landing page's code
- * cache and click buffer, metrics.c the counters shared by all workers.
+ * in, status and JSON tree out.  app.c sets up a worker's state (struct
+ * app), codecache.c keeps the landing page's code cache, clicks.c its
+ * click counter and flusher thread, metrics.c the counters shared by all
+ * workers.
  */
 #ifndef REFERD_FCGI_H
 #define REFERD_FCGI_H
@@ -175,8 +177,8 @@ struct input {
 
 /*
  * One cached answer of "may this code set the cookie", 12 bytes so that
- * every code of a large table fits in a worker (cache.c reads the fields
- * through its e_*() helpers).
+ * every code of a large table fits in a worker (codecache.c reads the
+ * fields through its e_*() helpers).
  */
 struct code_entry {
 	uint32_t	 until;		/* valid before this Unix second; 0:
@@ -287,11 +289,17 @@ int		 h_healthz(struct app *, const struct input *,
 int		 h_metrics(struct app *, const struct input *,
 		    struct http_resp *);
 
-/* cache.c */
+/* app.c */
 int		 app_init(struct app *, const struct conf *, struct db *,
 		    struct db *, char *const *domains, size_t ndomains);
 void		 app_free(struct app *);
+void		 request_id_make(struct app *, char *, size_t);
+int		 header_value_safe(const char *);
+int		 cookie_name_valid(const char *);
+
+/* codecache.c */
 uint64_t	 code_key(const char *code);
+void		 code_unkey(uint64_t, char out[CODE_LEN + 1]);
 const struct code_entry *code_cache_get(struct app *, const char *code,
 		    enum db_rc *);
 const struct code_entry *code_cache_put(struct app *, const struct code_row *,
@@ -299,14 +307,13 @@ const struct code_entry *code_cache_put(struct app *, const struct code_row *,
 int		 code_cache_load(struct app *);
 int		 code_feed_poll(struct app *);
 int64_t		 code_feed_due_ms(const struct app *);
+
+/* clicks.c */
 void		 click_count(struct app *, const char *code);
 int		 clicks_flush(struct app *);
 int64_t		 clicks_due_ms(const struct app *);
 int		 clicks_flusher_start(struct app *);
 void		 clicks_flusher_stop(struct app *);
-void		 request_id_make(struct app *, char *, size_t);
-int		 header_value_safe(const char *);
-int		 cookie_name_valid(const char *);
 
 /* worker.c */
 void		 worker_main(const struct conf *, int listen_fd,

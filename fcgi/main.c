@@ -489,17 +489,16 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	/* Before the socket: a second supervisor leaves the first's alone. */
-	if (pidfile_take(&pidf, conf.pid_file, err, sizeof(err)) == -1) {
-		log_fatal("pid_file: %s", err);
-		return 1;
-	}
 	listen_fd = conf.listen[0] != '\0' ?
 	    listen_unix(&conf, err, sizeof(err)) :
 	    listen_inherited(err, sizeof(err));
 	if (listen_fd == -1) {
 		log_fatal("%s", err);
 		return 1;
+	}
+	if (pidfile_take(&pidf, conf.pid_file, err, sizeof(err)) == -1) {
+		log_fatal("pid_file: %s", err);
+		goto out;
 	}
 	/* Every worker polls it; the loser of a race gets EAGAIN. */
 	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) |
