@@ -1,8 +1,7 @@
 /*
- * A worker's state (struct app): set up around its database handles and
- * configuration, the checks referd-fcgi makes of that configuration's
- * header values, and request ids.  Its parts live in codecache.c (the
- * code cache) and clicks.c (the click counter).
+ * A worker's state (struct app): set up around its configuration and
+ * database handles, freed, and the request ids it makes.  Its parts live
+ * in codecache.c (the code cache) and clicks.c (the click counter).
  */
 #include "config.h"
 
@@ -88,33 +87,4 @@ request_id_make(struct app *app, char *buf, size_t sz)
 {
 	snprintf(buf, sz, "%s%08" PRIx32, app->rid_prefix,
 	    (uint32_t)(app->rid_seq++ & 0xffffffffu));
-}
-
-/*
- * Returns 1 if "s" can go into a response header as is: non-empty,
- * printable ASCII, no space.  Else 0.
- */
-int
-header_value_safe(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Returns 1 if "s" is a cookie name (an RFC 6265 token), else 0. */
-int
-cookie_name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') ||
-		    strchr("!#$%&'*+-.^_`|~", *s) != NULL))
-			return 0;
-	return 1;
 }

@@ -91,6 +91,15 @@ enum route {
 };
 #define ROUTE_NONE	ROUTE__MAX	/* no route: 404, 405 and early errors */
 
+/* The bodies a route takes (body.c validates each by its table). */
+enum body_kind {
+	BODY_NONE,		/* a body, if any, is ignored */
+	BODY_SIGNUP,
+	BODY_EVENT,
+	BODY_VOID,
+	BODY__MAX
+};
+
 /* What the worker found while reading the request off the socket. */
 enum body_state {
 	BODY_OK,		/* body holds CONTENT_LENGTH bytes */
@@ -265,6 +274,14 @@ int		 json_media_type(const char *);
 int		 http_head(const struct http_resp *, char *buf, size_t sz,
 		    size_t bodysz);
 const char	*http_body(struct http_resp *, size_t *);
+int		 token_valid(const char *, size_t);
+int		 header_value_safe(const char *);
+int		 cookie_name_valid(const char *);
+
+/* body.c */
+json_object	*body_parse(const struct http_req *, struct http_resp *);
+int		 body_validate(enum body_kind, json_object *, struct input *,
+		    struct http_resp *);
 int		 time_rfc3339_valid(const char *);
 
 /* handlers.c */
@@ -294,8 +311,6 @@ int		 app_init(struct app *, const struct conf *, struct db *,
 		    struct db *, char *const *domains, size_t ndomains);
 void		 app_free(struct app *);
 void		 request_id_make(struct app *, char *, size_t);
-int		 header_value_safe(const char *);
-int		 cookie_name_valid(const char *);
 
 /* codecache.c */
 uint64_t	 code_key(const char *code);

@@ -3,6 +3,7 @@ sbin_PROGRAMS += referd-fcgi
 FCGI_SOURCES = \
 	fcgi/fcgi.h \
 	fcgi/app.c \
+	fcgi/body.c \
 	fcgi/clicks.c \
 	fcgi/codecache.c \
 	fcgi/handlers.c \
