@@ -18,31 +18,36 @@ clock_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* Reads clock "id" in units of 1/"per_sec" of a second. */
+static int64_t
+clock_read(clockid_t id, int64_t per_sec)
+{
+	struct timespec	 ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * per_sec + ts.tv_nsec /
+	    (1000000000 / per_sec);
+}
+
 /* Milliseconds since the epoch. */
 int64_t
 clock_wall_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_read(CLOCK_REALTIME, 1000);
 }
 
 /* Milliseconds of a clock that never jumps. */
 int64_t
 clock_mono_ms(void)
 {
-	return clock_mono_us() / 1000;
+	return clock_read(CLOCK_MONOTONIC, 1000);
 }
 
 /* Microseconds of that clock. */
 int64_t
 clock_mono_us(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_read(CLOCK_MONOTONIC, 1000000);
 }
 
 /* Sets "ts" to "ms" from now on the monotonic clock (timed waits). */
