@@ -5,17 +5,15 @@
  * shape): the keys, the screens a command works on, its help text and its
  * function.  The help screen is generated from the same table.  The write
  * actions (void, approve, flag, retry) are a second table; each calls the
- * data layer operation the API calls, with the operator's name.
+ * data layer operation the API calls, with the operator's name.  The
+ * line they may ask for (a reason) is read by input.c.
  */
 #include "config.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
-#include <wctype.h>
 
 #include <curses.h>
 
@@ -23,9 +21,6 @@
 
 #define CMD_KEYS	4	/* keys per command */
 #define REASON_CHARS	200	/* characters of a typed reason */
-#define FK(k)		((k) | CON_FKEY)
-#define CTL(k)		((k) & 0x1f)
-#define KEY_ESC		27
 
 enum cmd {
 	CMD_QUIT,
@@ -306,26 +301,6 @@ c_end(struct con *c)
 	step(c, (long)CON_MAX_ROWS);
 }
 
-static void	 input_begin(struct con *, enum con_act, size_t,
-		    const char *, ...) __attribute__((format(printf, 4, 5)));
-
-/* Starts reading a line of at most "max" characters for "act". */
-static void
-input_begin(struct con *c, enum con_act act, size_t max, const char *fmt,
-    ...)
-{
-	va_list	 ap;
-
-	c->mode = MODE_INPUT;
-	c->act = act;
-	c->inputlen = 0;
-	c->input[0] = L'\0';
-	c->inputmax = max;
-	va_start(ap, fmt);
-	vsnprintf(c->prompt, sizeof(c->prompt), fmt, ap);
-	va_end(ap);
-	c->dirty = 1;
-}
 
 static void
 c_search(struct con *c)
@@ -395,8 +370,8 @@ c_back(struct con *c)
 }
 
 /* Asks y/n for action "act" on "v"; the prompt names what will happen. */
-static void
-confirm_begin(struct con *c, enum con_act act, int64_t v, const char *extra)
+void
+cmd_confirm(struct con *c, enum con_act act, int64_t v, const char *extra)
 {
 	c->mode = MODE_CONFIRM;
 	c->act = act;
@@ -442,7 +417,7 @@ c_approve(struct con *c)
 		    fsm_review_name(at.review));
 		return;
 	}
-	confirm_begin(c, ACT_APPROVE, id, at.status == RS_CONVERTED ?
+	cmd_confirm(c, ACT_APPROVE, id, at.status == RS_CONVERTED ?
 	    " (converted: rewards are issued now)" :
 	    " (pending: rewards follow its order)");
 }
@@ -502,7 +477,7 @@ c_retry(struct con *c)
 		con_msg(c, 1, "no dead row selected");
 		return;
 	}
-	confirm_begin(c, ACT_RETRY, c->dead[r].id, "");
+	cmd_confirm(c, ACT_RETRY, c->dead[r].id, "");
 }
 
 static void
@@ -517,26 +492,26 @@ static enum db_rc
 a_void(struct con *c)
 {
 	return db_referral_void(c->db, c->act_id, c->act_reason, c->operator,
-	    con_now());
+	    clock_now());
 }
 
 static enum db_rc
 a_approve(struct con *c)
 {
-	return db_referral_approve(c->db, c->act_id, c->operator, con_now());
+	return db_referral_approve(c->db, c->act_id, c->operator, clock_now());
 }
 
 static enum db_rc
 a_flag(struct con *c)
 {
 	return db_user_flag(c->db, c->act_id, c->act_reason, c->operator,
-	    con_now());
+	    clock_now());
 }
 
 static enum db_rc
 a_retry(struct con *c)
 {
-	return db_outbox_requeue(c->db, c->act_id, c->operator, con_now());
+	return db_outbox_requeue(c->db, c->act_id, c->operator, clock_now());
 }
 
 /* Runs the confirmed action and says how it went. */
@@ -572,107 +547,6 @@ act_run(struct con *c)
 		break;
 	}
 	c->next_load_ms = 0;
-}
-
-/* The typed line as UTF-8, trimmed; -1 if it does not fit. */
-static int
-input_text(const struct con *c, char *buf, size_t sz)
-{
-	size_t	 n, b = 0;
-
-	if ((n = wcstombs(buf, c->input, sz)) == (size_t)-1 || n >= sz)
-		return -1;
-	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-		buf[--n] = '\0';
-	while (buf[b] == ' ' || buf[b] == '\t')
-		b++;
-	memmove(buf, buf + b, n - b + 1);
-	return 0;
-}
-
-static void
-input_accept(struct con *c)
-{
-	struct con_list	*l = &c->lists[c->screen];
-	char		 text[MAX_REASON + 1];
-
-	c->mode = MODE_NORMAL;
-	c->dirty = 1;
-	if (input_text(c, text, sizeof(text)) == -1) {
-		con_msg(c, 1, "that text is too long; nothing done");
-		return;
-	}
-	switch (c->act) {
-	case ACT_SEARCH:
-		if (strlen(text) > CON_MAX_SEARCH)
-			text[CON_MAX_SEARCH] = '\0';
-		snprintf(c->search, sizeof(c->search), "%s", text);
-		l->cur = l->top = 0;
-		l->key = 0;
-		c->next_load_ms = 0;
-		break;
-	case ACT_FILTER:
-		if (strlen(text) > CON_MAX_SEARCH)
-			text[CON_MAX_SEARCH] = '\0';
-		snprintf(l->filter, sizeof(l->filter), "%s", text);
-		l->cur = l->top = 0;
-		l->key = 0;
-		screen_filter(c, c->screen);
-		break;
-	case ACT_VOID:
-	case ACT_FLAG:
-		if (text[0] == '\0') {
-			con_msg(c, 1, "a reason is required; nothing done");
-			break;
-		}
-		snprintf(c->act_reason, sizeof(c->act_reason), "%s", text);
-		confirm_begin(c, c->act, c->act_id, c->act_note);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-input_key(struct con *c, int key)
-{
-	c->dirty = 1;
-	switch (key) {
-	case '\n':
-	case '\r':
-	case FK(KEY_ENTER):
-		input_accept(c);
-		return;
-	case KEY_ESC:
-		c->mode = MODE_NORMAL;
-		con_msg(c, 0, "cancelled");
-		return;
-	case FK(KEY_BACKSPACE):
-	case 127:
-	case CTL('h'):
-		if (c->inputlen > 0)
-			c->input[--c->inputlen] = L'\0';
-		return;
-	case CTL('u'):
-		c->inputlen = 0;
-		c->input[0] = L'\0';
-		return;
-	case CTL('w'):
-		while (c->inputlen > 0 && c->input[c->inputlen - 1] == L' ')
-			c->inputlen--;
-		while (c->inputlen > 0 && c->input[c->inputlen - 1] != L' ')
-			c->inputlen--;
-		c->input[c->inputlen] = L'\0';
-		return;
-	}
-	if ((key & CON_FKEY) || !iswprint((wint_t)key))
-		return;
-	if (c->inputlen >= c->inputmax || c->inputlen >= MAX_REASON) {
-		beep();
-		return;
-	}
-	c->input[c->inputlen++] = (wchar_t)key;
-	c->input[c->inputlen] = L'\0';
 }
 
 /*

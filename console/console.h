@@ -26,6 +26,9 @@
 #define CON_MIN_LINES		10
 #define CON_ESCDELAY		25	/* ms to tell Esc from a key sequence */
 #define CON_FKEY		0x1000000	/* ORed into function key codes */
+#define FK(k)			((k) | CON_FKEY)
+#define CTL(k)			((k) & 0x1f)
+#define KEY_ESC			27
 
 enum con_screen {
 	SCR_REFERRERS,
@@ -160,8 +163,6 @@ void		 screen_filter(struct con *, enum con_screen);
 size_t		 screen_row(const struct con *, enum con_screen);
 void		 con_msg(struct con *, int err, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-int64_t		 con_now(void);
-int64_t		 con_mono_ms(void);
 
 /* draw.c */
 void		 draw_init(struct con *);
@@ -169,6 +170,13 @@ void		 draw_frame(struct con *);
 
 /* cmd.c */
 void		 cmd_key(struct con *, int key);
+void		 cmd_confirm(struct con *, enum con_act, int64_t id,
+		    const char *extra);
 size_t		 cmd_help_lines(char (*)[128], size_t max);
+
+/* input.c */
+void		 input_begin(struct con *, enum con_act, size_t max,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 input_key(struct con *, int key);
 
 #endif /* !REFERD_CONSOLE_H */

@@ -148,14 +148,11 @@ static void
 draw_status(struct con *c, int y, int w)
 {
 	char		 buf[CON_MAX_LINE], t[32];
-	time_t		 tt = (time_t)c->refreshed;
-	struct tm	 tm;
 	const struct con_list *l = &c->lists[c->screen];
 	long		 ms = c->conf->console_refresh_ms;
 
-	if (c->refreshed != 0 && gmtime_r(&tt, &tm) != NULL)
-		strftime(t, sizeof(t), "%H:%M:%SZ", &tm);
-	else
+	if (c->refreshed == 0 ||
+	    clock_utc(t, sizeof(t), c->refreshed, "%H:%M:%SZ") == -1)
 		snprintf(t, sizeof(t), "never");
 	if (c->db_ok)
 		snprintf(buf, sizeof(buf), " db: ok | refreshed %s, every "
@@ -197,7 +194,7 @@ draw_message(struct con *c, int y, int w)
 		put(y, 0, w, c->prompt, sattr(c, ST_MSG_ERR), 0);
 		return;
 	}
-	if (c->msg[0] != '\0' && con_now() - c->msg_at < CON_MSG_SECONDS) {
+	if (c->msg[0] != '\0' && clock_now() - c->msg_at < CON_MSG_SECONDS) {
 		put(y, 0, w, c->msg, sattr(c, c->msg_err ? ST_MSG_ERR :
 		    ST_MSG), 0);
 		return;

@@ -5,6 +5,7 @@ referd_console_SOURCES = \
 	console/console.h \
 	console/cmd.c \
 	console/draw.c \
+	console/input.c \
 	console/main.c \
 	console/screen.c
 referd_console_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(NCURSES_CFLAGS)

@@ -224,22 +224,22 @@ run(struct con *c)
 	c->next_load_ms = 0;
 	c->dirty = 1;
 	while (!c->quit && !got_sig) {
-		int64_t	 now = con_mono_ms(), wait;
+		int64_t	 now = clock_mono_ms(), wait;
 		wint_t	 wc;
 		int	 r;
 
 		if (now >= c->next_load_ms) {
 			screen_load(c);
-			c->next_load_ms = con_mono_ms() + every;
+			c->next_load_ms = clock_mono_ms() + every;
 		}
 		if (c->msg[0] != '\0' &&
-		    con_now() - c->msg_at >= CON_MSG_SECONDS) {
+		    clock_now() - c->msg_at >= CON_MSG_SECONDS) {
 			c->msg[0] = '\0';
 			c->dirty = 1;
 		}
 		if (c->dirty)
 			draw_frame(c);
-		wait = c->next_load_ms - con_mono_ms();
+		wait = c->next_load_ms - clock_mono_ms();
 		if (wait > CON_INPUT_MS)
 			wait = CON_INPUT_MS;
 		if (wait < 0)

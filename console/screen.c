@@ -19,23 +19,6 @@
 
 #define AUDIT_OPERATOR_COLS	20	/* widest operator column */
 
-/* Seconds since the epoch. */
-int64_t
-con_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-/* Milliseconds of a clock that never jumps. */
-int64_t
-con_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sets the message line. */
 void
 con_msg(struct con *c, int err, const char *fmt, ...)
@@ -46,7 +29,7 @@ con_msg(struct con *c, int err, const char *fmt, ...)
 	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
 	va_end(ap);
 	c->msg_err = err;
-	c->msg_at = con_now();
+	c->msg_at = clock_now();
 	c->dirty = 1;
 }
 
@@ -70,13 +53,8 @@ wmax(int w, int64_t v)
 static const char *
 when(int64_t t, char *buf, size_t sz)
 {
-	time_t		 tt = (time_t)t;
-	struct tm	 tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+	if (t == 0 || clock_utc(buf, sz, t, "%m-%d %H:%M") == -1)
 		snprintf(buf, sz, "-");
-	else
-		strftime(buf, sz, "%m-%d %H:%M", &tm);
 	return buf;
 }
 
@@ -84,13 +62,8 @@ when(int64_t t, char *buf, size_t sz)
 static const char *
 when_full(int64_t t, char *buf, size_t sz)
 {
-	time_t		 tt = (time_t)t;
-	struct tm	 tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+	if (t == 0 || clock_utc(buf, sz, t, "%Y-%m-%d %H:%M:%SZ") == -1)
 		snprintf(buf, sz, "-");
-	else
-		strftime(buf, sz, "%Y-%m-%d %H:%M:%SZ", &tm);
 	return buf;
 }
 
@@ -454,7 +427,7 @@ outbox_load(struct con *c)
 	size_t		 i;
 	int		 wa = 2, wb = 6;
 
-	if ((rc = db_outbox_counts(c->db, con_now(), &c->counts)) != DB_OK)
+	if ((rc = db_outbox_counts(c->db, clock_now(), &c->counts)) != DB_OK)
 		return rc;
 	if ((rc = db_outbox_dead_list(c->db, c->dead, CON_MAX_ROWS,
 	    &c->ndead)) != DB_OK)
@@ -721,7 +694,7 @@ screen_load(struct con *c)
 	c->db_ok = 1;
 	c->loaded = 1;
 	c->db_err[0] = '\0';
-	c->refreshed = con_now();
+	c->refreshed = clock_now();
 	screen_filter(c, s);
 	return 0;
 }

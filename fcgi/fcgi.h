@@ -6,8 +6,10 @@
  * request the worker copied out of libfcgi (struct http_req) into a
  * response (struct http_resp): routing, auth, limits, JSON and the
  * validators.  handlers.c holds one function per endpoint: typed input
- * in, status and JSON tree out.  cache.c keeps the landing page's code
- * cache and click buffer, metrics.c the counters shared by all workers.
+ * in, status and JSON tree out.  app.c sets up a worker's state (struct
+ * app), codecache.c keeps the landing page's code cache, clicks.c its
+ * click counter and flusher thread, metrics.c the counters shared by all
+ * workers.
  */
 #ifndef REFERD_FCGI_H
 #define REFERD_FCGI_H
@@ -88,6 +90,15 @@ enum route {
 	ROUTE__MAX
 };
 #define ROUTE_NONE	ROUTE__MAX	/* no route: 404, 405 and early errors */
+
+/* The bodies a route takes (body.c validates each by its table). */
+enum body_kind {
+	BODY_NONE,		/* a body, if any, is ignored */
+	BODY_SIGNUP,
+	BODY_EVENT,
+	BODY_VOID,
+	BODY__MAX
+};
 
 /* What the worker found while reading the request off the socket. */
 enum body_state {
@@ -175,8 +186,8 @@ struct input {
 
 /*
  * One cached answer of "may this code set the cookie", 12 bytes so that
- * every code of a large table fits in a worker (cache.c reads the fields
- * through its e_*() helpers).
+ * every code of a large table fits in a worker (codecache.c reads the
+ * fields through its e_*() helpers).
  */
 struct code_entry {
 	uint32_t	 until;		/* valid before this Unix second; 0:
@@ -290,6 +301,14 @@ int		 json_media_type(const char *);
 int		 http_head(const struct http_resp *, char *buf, size_t sz,
 		    size_t bodysz);
 const char	*http_body(struct http_resp *, size_t *);
+int		 token_valid(const char *, size_t);
+int		 header_value_safe(const char *);
+int		 cookie_name_valid(const char *);
+
+/* body.c */
+json_object	*body_parse(const struct http_req *, struct http_resp *);
+int		 body_validate(enum body_kind, json_object *, struct input *,
+		    struct http_resp *);
 int		 time_rfc3339_valid(const char *);
 
 /* handlers.c */
@@ -315,13 +334,15 @@ int		 h_healthz(struct app *, const struct input *,
 int		 h_metrics(struct app *, const struct input *,
 		    struct http_resp *);
 
-/* cache.c */
+/* app.c */
 int		 app_init(struct app *, const struct conf *, struct db *,
 		    struct db *, char *const *domains, size_t ndomains);
 void		 app_free(struct app *);
-int64_t		 clock_now(void);
-int64_t		 clock_mono_ms(void);
+void		 request_id_make(struct app *, char *, size_t);
+
+/* codecache.c */
 uint64_t	 code_key(const char *code);
+void		 code_unkey(uint64_t, char out[CODE_LEN + 1]);
 const struct code_entry *code_cache_get(struct app *, const char *code,
 		    enum db_rc *);
 const struct code_entry *code_cache_put(struct app *, const struct code_row *,
@@ -329,14 +350,13 @@ const struct code_entry *code_cache_put(struct app *, const struct code_row *,
 int		 code_cache_load(struct app *);
 int		 code_feed_poll(struct app *);
 int64_t		 code_feed_due_ms(const struct app *);
+
+/* clicks.c */
 void		 click_count(struct app *, const char *code);
 int		 clicks_flush(struct app *);
 int64_t		 clicks_due_ms(const struct app *);
 int		 clicks_flusher_start(struct app *);
 void		 clicks_flusher_stop(struct app *);
-void		 request_id_make(struct app *, char *, size_t);
-int		 header_value_safe(const char *);
-int		 cookie_name_valid(const char *);
 
 /* worker.c */
 void		 worker_main(const struct conf *, int listen_fd,

@@ -49,12 +49,9 @@ static json_object *
 j_time(int64_t t)
 {
 	char		 buf[32];
-	time_t		 tt = (time_t)t;
-	struct tm	 tm;
 
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+	if (t == 0 || clock_rfc3339(buf, sizeof(buf), t) == -1)
 		return NULL;
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_object_new_string(buf);
 }
 

@@ -3,7 +3,10 @@
 sbin_PROGRAMS += referd-fcgi
 FCGI_SOURCES = \
 	fcgi/fcgi.h \
-	fcgi/cache.c \
+	fcgi/app.c \
+	fcgi/body.c \
+	fcgi/clicks.c \
+	fcgi/codecache.c \
 	fcgi/handlers.c \
 	fcgi/http.c \
 	fcgi/metrics.c

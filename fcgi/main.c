@@ -46,6 +46,7 @@ static pid_t		 old[MAX_SLOTS / 2];	/* replaced, finishing */
 static int		 listen_fd = -1;
 static char		 sock_path[CONF_STR];	/* ours to unlink, or "" */
 static struct metrics	*metrics;
+static struct pidfile	 pidf = { -1, "" };
 static int		 stopping;
 
 static void
@@ -217,9 +218,11 @@ spawn(struct worker *w)
 		w->respawn_ms = clock_mono_ms() + RESPAWN_DELAY_MS;
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		pidfile_forget(&pidf);	/* the supervisor's lock */
 		worker_main(&conf, listen_fd, metrics,
 		    (char *const *)domains, ndomains);
+	}
 	w->pid = pid;
 	w->started_ms = clock_mono_ms();
 	w->respawn_ms = 0;
@@ -374,74 +377,6 @@ shutdown_all(sigset_t *set)
 	}
 }
 
-static int
-pidfile_write(const char *path, char *err, size_t errsz)
-{
-	FILE	*f;
-
-	if (path[0] == '\0')
-		return 0;
-	if ((f = fopen(path, "w")) == NULL) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Goes to the background.  The parent waits on a pipe until the child
- * says it is serving (exit 0) or dies (exit 1), so that whoever started
- * it knows.  Returns the write end for the child, or -1.
- */
-static int
-daemonize(int keep_stdin)
-{
-	int	 p[2], fd;
-	pid_t	 pid;
-	char	 c;
-
-	if (pipe(p) == -1 || (pid = fork()) == -1) {
-		fprintf(stderr, "referd-fcgi: fork: %s\n", strerror(errno));
-		exit(1);
-	}
-	if (pid > 0) {
-		ssize_t	 n;
-
-		close(p[1]);
-		while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
-			continue;
-		if (n == 1 && c == 'R')
-			_exit(0);
-		fprintf(stderr, "referd-fcgi: failed to start%s%s\n",
-		    conf.log_file[0] != '\0' ? ", see " : "",
-		    strcmp(conf.log_file, "syslog") == 0 ? "the system log" :
-		    conf.log_file);
-		_exit(1);
-	}
-	close(p[0]);
-	setsid();
-	if (chdir("/") == -1)
-		(void)0;
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		if (!keep_stdin)
-			dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		/* A log file is stderr already; syslog needs none. */
-		if (conf.log_file[0] == '\0' ||
-		    strcmp(conf.log_file, "syslog") == 0)
-			dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	log_detach();
-	return p[1];
-}
-
 /*
  * The configuration for -t and for a start: parsed and checked for this
  * binary, its domain list read.  Returns 0, or -1 with "err".
@@ -561,6 +496,10 @@ main(int argc, char *argv[])
 		log_fatal("%s", err);
 		return 1;
 	}
+	if (pidfile_take(&pidf, conf.pid_file, err, sizeof(err)) == -1) {
+		log_fatal("pid_file: %s", err);
+		goto out;
+	}
 	/* Every worker polls it; the loser of a race gets EAGAIN. */
 	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) |
 	    O_NONBLOCK) == -1) {
@@ -573,8 +512,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (!fg)
-		ready = daemonize(conf.listen[0] == '\0');
-	if (pidfile_write(conf.pid_file, err, sizeof(err)) == -1) {
+		ready = daemon_start(conf.listen[0] == '\0');
+	if (pidfile_write(&pidf, err, sizeof(err)) == -1) {
 		log_err("pid_file: %s", err);
 		goto out;
 	}
@@ -587,10 +526,7 @@ main(int argc, char *argv[])
 	    conf.listen[0] != '\0' ? conf.listen : "the inherited socket",
 	    pu.drop ? " as " : "", pu.drop ? pu.name : "");
 	/* Ready: the socket listens, and workers must not hold the pipe. */
-	if (ready != -1) {
-		(void)write(ready, "R", 1);
-		close(ready);
-	}
+	daemon_ready(ready);
 	fill();
 	for (;;) {
 		struct timespec	 ts = { 0, 250 * 1000000L };
@@ -606,11 +542,11 @@ main(int argc, char *argv[])
 	}
 	log_info("supervisor: stopping");
 	shutdown_all(&set);
-	if (conf.pid_file[0] != '\0')
-		unlink(conf.pid_file);
+	pidfile_release(&pidf);
 	log_info("supervisor: stopped");
 	rc = 0;
 out:
+	pidfile_release(&pidf);
 	if (sock_path[0] != '\0')
 		unlink(sock_path);
 	metrics_close(metrics);

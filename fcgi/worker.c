@@ -38,7 +38,7 @@ static char			 bodybuf[MAX_BODY + 1];
 static char			 logbuf[LOG_BUF];	/* request lines */
 static size_t			 loglen;
 static int64_t			 log_first_us;	/* oldest line in logbuf */
-static time_t			 log_ts_sec = -1;	/* log_ts is of it */
+static int64_t			 log_ts_sec = -1;	/* log_ts is of it */
 static char			 log_ts[32];
 
 static void
@@ -46,15 +46,6 @@ w_onterm(int sig)
 {
 	(void)sig;
 	w_stop = 1;
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*
@@ -112,19 +103,17 @@ log_flush(void)
  * write(2) of whole lines, so workers do not mix lines.  A write per
  * request (4 workers appending to one file) cost 10 to 20% of the landing
  * page's throughput (bench/RESULTS.md); a crash loses at most LOG_FLUSH_MS
- * of request lines, never an error line (db_log writes at once).
+ * of request lines, never an error line (log_err writes at once).
  */
 static void
 log_request(const struct http_resp *rs, const char *method, int64_t usec)
 {
 	char		 line[MAX_LOG_LINE];
-	time_t		 t = time(NULL);
-	struct tm	 tm;
+	int64_t		 t = clock_now();
 	int		 n;
 
 	if (t != log_ts_sec) {
-		gmtime_r(&t, &tm);
-		strftime(log_ts, sizeof(log_ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		clock_rfc3339(log_ts, sizeof(log_ts), t);
 		log_ts_sec = t;
 	}
 	n = snprintf(line, sizeof(line), "%s [%ld] %s %s %d %" PRId64
@@ -139,7 +128,7 @@ log_request(const struct http_resp *rs, const char *method, int64_t usec)
 	if (loglen + (size_t)n > sizeof(logbuf))
 		log_flush();
 	if (loglen == 0)
-		log_first_us = now_us();
+		log_first_us = clock_mono_us();
 	memcpy(logbuf + loglen, line, (size_t)n);
 	loglen += (size_t)n;
 }
@@ -208,8 +197,8 @@ serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 		if (method_parse(rq.method) != METHOD_HEAD && bodysz > 0)
 			FCGX_PutStr(body, (int)bodysz, fr->out);
 	}
-	metrics_request(app->metrics, rs.route, rs.status, now_us() - t0);
-	log_request(&rs, rq.method, now_us() - t0);
+	metrics_request(app->metrics, rs.route, rs.status, clock_mono_us() - t0);
+	log_request(&rs, rq.method, clock_mono_us() - t0);
 	http_resp_free(&rs);
 	return rq.body_state == BODY_OK;
 }
@@ -264,18 +253,18 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	    conf->stats_db_host[0] != '\0') &&
 	    (sdb = db_new(conf, 1)) == NULL) ||
 	    app_init(&app, conf, db, sdb, domains, ndomains) == -1) {
-		db_log("worker: out of memory");
+		log_err("worker: out of memory");
 		_exit(1);
 	}
 	app.metrics = m;
 	if (db_connect(db) == -1)
-		db_log("worker: database not reachable yet: %s", db->errmsg);
+		log_err("worker: database not reachable yet: %s", db->errmsg);
 	else if (code_cache_load(&app) == -1)
-		db_log("worker: the code cache starts empty: %s", db->errmsg);
+		log_err("worker: the code cache starts empty: %s", db->errmsg);
 	/* Without it (click_flush_ms = 0, or no thread) the worker flushes. */
 	(void)clicks_flusher_start(&app);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
-		db_log("worker: FCGX_Init failed");
+		log_err("worker: FCGX_Init failed");
 		_exit(1);
 	}
 	/*
@@ -292,7 +281,7 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) != -1 &&
 	    epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
-		db_log("worker: epoll: %s; waiting with ppoll", strerror(errno));
+		log_err("worker: epoll: %s; waiting with ppoll", strerror(errno));
 		close(ep);
 		ep = -1;
 	}
@@ -316,7 +305,7 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 			due = fdue;
 		/* Before waiting, or when due. */
 		if (loglen > 0 && (!again || fr.ipcFd >= 0 || ep == -1 ||
-		    now_us() - log_first_us >= LOG_FLUSH_MS * 1000))
+		    clock_mono_us() - log_first_us >= LOG_FLUSH_MS * 1000))
 			log_flush();
 		if (due > 0) {
 			ts.tv_sec = due / 1000;
@@ -333,13 +322,13 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 		    due < 0 ? -1 : (int)due, &none) <= 0)
 			continue;
 		again = 0;
-		t0 = now_us();
+		t0 = clock_mono_us();
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			/* Another worker took the connection, or it closed. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
 			    rc == -EINTR || rc == -ECONNABORTED)
 				continue;
-			db_log("worker: accept: %s", strerror(-rc));
+			log_err("worker: accept: %s", strerror(-rc));
 			poll(NULL, 0, 100);
 			continue;
 		}
@@ -356,7 +345,7 @@ worker_main(const struct conf *conf, int listen_fd, struct metrics *m,
 	FCGX_Free(&fr, 1);
 	clicks_flusher_stop(&app);
 	if (clicks_flush(&app) == -1)
-		db_log("worker: %zu click counts lost at exit", app.nclicks);
+		log_err("worker: %zu click counts lost at exit", app.nclicks);
 	app_free(&app);
 	if (sdb != NULL)
 		db_free(sdb);

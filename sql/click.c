@@ -89,7 +89,7 @@ db_clicks_add_many(struct db *db, const struct click_row *rows, size_t n)
 		return DB_OK;
 	a.jsonsz = (size_t)DB_CLICKS_BATCH * ROW_MAX + 3;
 	if ((a.json = malloc(a.jsonsz)) == NULL) {
-		db_log("%s: out of memory", __func__);
+		log_err("%s: out of memory", __func__);
 		return DB_ERR;
 	}
 	rc = db_txn(db, clicks_many_fn, &a);

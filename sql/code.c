@@ -112,7 +112,7 @@ db_code_mint_in(struct db *db, int64_t user, int64_t now, struct code_row *out)
 		char	 code[CODE_LEN + 1];
 
 		if (code_mint(code) == -1) {
-			db_log("%s: no randomness", __func__);
+			log_err("%s: no randomness", __func__);
 			return DB_ERR;
 		}
 		rc = db_exec(db, STMT_CODE_INSERT, "lsl", user, code, now);
@@ -137,7 +137,7 @@ db_code_mint_in(struct db *db, int64_t user, int64_t now, struct code_row *out)
 		    out)) != DB_NOTFOUND)
 			return rc == DB_OK ? DB_DUP : rc;
 	}
-	db_log("%s: %d code collisions in a row", __func__, i);
+	log_err("%s: %d code collisions in a row", __func__, i);
 	return DB_ERR;
 }
 

@@ -159,7 +159,7 @@ db_prepare(struct db *db, enum stmt s)
 	}
 	if (mysql_stmt_prepare(db->stmts[s], q, strlen(q)) != 0) {
 		db_seterr(db, db->stmts[s], "prepare");
-		db_log("%s: statement %d: %s", __func__, (int)s, db->errmsg);
+		log_err("%s: statement %d: %s", __func__, (int)s, db->errmsg);
 		mysql_stmt_close(db->stmts[s]);
 		db->stmts[s] = NULL;
 		return -1;
@@ -307,7 +307,7 @@ db_run(struct db *db, db_fn fn, void *arg, int txn)
 			if (try > 0)
 				db->reconnects++;
 			if (db_connect(db) == -1) {
-				db_log("%s: database unavailable: %s",
+				log_err("%s: database unavailable: %s",
 				    __func__, db->errmsg);
 				return DB_UNAVAILABLE;
 			}
@@ -336,10 +336,10 @@ failed:
 		 */
 		if (err_retry(db->err) || rc == DB_RETRY)
 			continue;
-		db_log("%s: %s (errno %u)", __func__, db->errmsg, db->err);
+		log_err("%s: %s (errno %u)", __func__, db->errmsg, db->err);
 		return DB_ERR;
 	}
-	db_log("%s: giving up after %d tries: %s", __func__, try,
+	log_err("%s: giving up after %d tries: %s", __func__, try,
 	    db->errmsg);
 	/*
 	 * Only transient errors come back here (a lost connection, a

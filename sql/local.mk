@@ -6,10 +6,7 @@ libreferd_a_SOURCES += \
 	sql/console.c \
 	sql/db.c \
 	sql/event.c \
-	sql/file.c \
-	sql/log.c \
 	sql/outbox.c \
-	sql/proc.c \
 	sql/referral.c \
 	sql/signup.c \
 	sql/stats.c \

@@ -90,7 +90,7 @@ claim_fn(struct db *db, void *arg)
 		    a->now, a->now)) != DB_OK)
 			return rc;
 		if (db_affected(db, STMT_OUTBOX_CLAIM_MARK_N) != (int64_t)k) {
-			db_log("%s: leased %" PRId64 " of %zu locked rows",
+			log_err("%s: leased %" PRId64 " of %zu locked rows",
 			    __func__, db_affected(db, STMT_OUTBOX_CLAIM_MARK_N),
 			    k);
 			return DB_ERR;
@@ -436,7 +436,7 @@ outbox_reward(struct db *db, const char *event, int64_t reward,
 
 	if (reward_payload(payload, sizeof(payload), event, reward, referral,
 	    user, role, def, now) == -1) {
-		db_log("%s: reward %" PRId64 ": payload", __func__, reward);
+		log_err("%s: reward %" PRId64 ": payload", __func__, reward);
 		return DB_ERR;
 	}
 	rc = outbox_insert(db, reward, event, revoke ? "revoke" : "reward",

@@ -18,6 +18,7 @@
 #include <mysql.h>
 
 #include "core.h"
+#include "rt.h"
 
 #define DB_MAX_TRIES		8	/* transaction attempts */
 #define DB_MAX_PARAMS		16	/* placeholders in one statement */
@@ -146,61 +147,6 @@ const char	*db_rc_name(enum db_rc);
 
 /* stmt.c */
 const char	*stmt_sql(enum stmt);
-
-/* file.c */
-char		*file_read(const char *path, size_t max, size_t *len,
-		    char *err, size_t errsz);
-int		 conf_load(struct conf *, const char *path, char *err,
-		    size_t errsz);
-int		 conf_load_role(struct conf *, const char *path,
-		    enum conf_role, char *err, size_t errsz);
-char		**domains_load(const char *path, size_t *n, char *err,
-		    size_t errsz);
-void		 domains_free(char **, size_t);
-
-/* log.c: every binary's logger. */
-enum log_sev {
-	LOG_SEV_ERR,		/* syslog err: something failed */
-	LOG_SEV_WARN,		/* warning: lost or degraded, going on */
-	LOG_SEV_INFO,		/* info: started, stopped, reloaded */
-	LOG_SEV__MAX
-};
-
-void		 log_setup(const char *prog);
-int		 log_to(const char *dest, char *err, size_t errsz);
-int		 log_is_syslog(void);
-void		 log_detach(void);
-size_t		 log_format(char *buf, size_t sz, int64_t t,
-		    const char *prog, long pid, enum log_sev, const char *msg);
-void		 log_vmsg(enum log_sev, const char *fmt, va_list);
-void		 log_msg(enum log_sev, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-void		 log_err(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-void		 log_warn(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-void		 log_info(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-void		 log_fatal(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-FILE		*log_stream(enum log_sev);
-/* The old name of log_err(), for the callers not moved yet. */
-void		 db_log(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
-
-/* proc.c: no core dumps, no root. */
-struct proc_user {
-	int		 drop;		/* 0: stay who we are */
-	uid_t		 uid;
-	gid_t		 gid;
-	char		 name[64];
-};
-
-int		 proc_no_dumps(char *err, size_t errsz);
-int		 proc_priv_plan(const char *user, struct proc_user *,
-		    char *err, size_t errsz);
-int		 proc_priv_drop(const struct proc_user *, char *err,
-		    size_t errsz);
 
 /*
  * The operations of the API, the console and the workers: each public

@@ -64,7 +64,7 @@ tests_test_util_LDADD = $(UNIT_LDADD)
 
 # The dispatcher's delivery policy (dispatch/policy.c).
 tests_test_policy_SOURCES = tests/test_policy.c dispatch/policy.c
-tests_test_policy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/dispatch \
+tests_test_policy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/dispatch $(MARIADB_CFLAGS) \
 	$(CURL_CFLAGS)
 tests_test_policy_CFLAGS = $(UNIT_CFLAGS)
 tests_test_policy_LDADD = $(UNIT_LDADD) $(CURL_LIBS)

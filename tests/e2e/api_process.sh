@@ -189,6 +189,10 @@ is "database unreachable at start: exit 1, clear message" \
 sed "s|^listen.*|listen = $FSOCK|; s|^pid_file.*|pid_file = $T/x.pid|" "$CONF" >"$T/dup.conf"
 "$BUILD/referd-fcgi" -f -c "$T/dup.conf" >"$T/out" 2>&1
 is "a socket another referd-fcgi listens on: refused" "$? $(grep -c 'in use' "$T/out")" "1 1"
+sed "s|^listen.*|listen = $T/second.sock|" "$CONF" >"$T/second.conf"
+"$BUILD/referd-fcgi" -c "$T/second.conf" >"$T/out" 2>&1
+is "a second referd-fcgi with the same pid file: refused, naming the running pid" \
+    "$? $(grep -c "already running (pid $SUP," "$T/out") $(cat "$RUN/referd-fcgi.pid")" "1 1 $SUP"
 sed "s|^listen.*|listen =|" "$CONF" >"$T/inh.conf"
 "$BUILD/referd-fcgi" -f -c "$T/inh.conf" </dev/null >"$T/out" 2>&1
 is "listen empty without an inherited socket: refused" "$? $(grep -c 'not a listening socket' "$T/out")" "1 1"

@@ -37,6 +37,8 @@ rc=$?
 is "a second daemon with the same pid file refuses to start" "$rc" 1
 grep -q 'already running' "$T/second.out"
 ok $? "and says so" "$(cat "$T/second.out")"
+grep -q "already running (pid $(cat "$pidf")," "$T/second.out"
+ok $? "naming the running pid" "$(cat "$T/second.out")"
 
 if [ -z "${REFERD_REWARD_URL:-}" ]; then
 	B=$(( (7000000 + $(date +%s) % 1000000) * 100000 ))

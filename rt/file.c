@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sql.h"
+#include "rt.h"
 
 /*
  * Reads a whole regular file of at most "max" bytes, NUL-terminated, and

@@ -14,10 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "sql.h"
+#include "rt.h"
 
 #define LOG_LINE	2048	/* bytes of one line, the rest is cut */
 #define LOG_PROG	32	/* bytes of the program name */
@@ -40,6 +39,7 @@ static int	 use_syslog;	/* log_file = syslog */
 static int	 journal;	/* stderr is journald's stream */
 static int	 term_fd = -1;	/* stderr as started, for log_fatal() */
 static int	 log_elsewhere;	/* the log is not that stderr */
+static char	 log_path[CONF_STR]; /* the log file stderr is, or "" */
 
 /*
  * Formats one line (with its newline) into "buf": "t" in seconds since
@@ -49,8 +49,6 @@ size_t
 log_format(char *buf, size_t sz, int64_t t, const char *name, long pid,
     enum log_sev sev, const char *msg)
 {
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
 	char		 ts[32];
 	int		 n;
 
@@ -58,8 +56,7 @@ log_format(char *buf, size_t sz, int64_t t, const char *name, long pid,
 		return 0;
 	if ((unsigned int)sev >= LOG_SEV__MAX)
 		sev = LOG_SEV_ERR;
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (clock_rfc3339(ts, sizeof(ts), t) == -1)
 		snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	n = snprintf(buf, sz, "%s %s[%ld] %s: %s", ts, name, pid,
 	    sevs[sev].name, msg);
@@ -133,6 +130,7 @@ log_to(const char *dest, char *err, size_t errsz)
 
 	if (dest[0] == '\0') {
 		log_elsewhere = 0;
+		log_path[0] = '\0';
 		return 0;
 	}
 	if (strcmp(dest, "syslog") == 0) {
@@ -140,6 +138,7 @@ log_to(const char *dest, char *err, size_t errsz)
 			openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		use_syslog = 1;
 		log_elsewhere = 1;
+		log_path[0] = '\0';
 		return 0;
 	}
 	if ((fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -153,7 +152,45 @@ log_to(const char *dest, char *err, size_t errsz)
 	}
 	journal = 0;
 	log_elsewhere = 1;
+	if (dest != log_path)
+		snprintf(log_path, sizeof(log_path), "%s", dest);
 	return 0;
+}
+
+/*
+ * SIGHUP: opens the log file again (rotated away, it is created anew).
+ * Nothing to do for standard error or syslog.  Returns 0, or -1 with
+ * "err" (the old file stays the log).
+ */
+int
+log_reopen(char *err, size_t errsz)
+{
+	if (log_path[0] == '\0')
+		return 0;
+	return log_to(log_path, err, errsz);
+}
+
+/* The name of the program in the lines. */
+const char *
+log_prog(void)
+{
+	return prog;
+}
+
+/* Whether standard error is a log file of log_to(). */
+int
+log_is_file(void)
+{
+	return log_path[0] != '\0';
+}
+
+/* Where the log goes, for a message: "the system log", a file or NULL. */
+const char *
+log_where(void)
+{
+	if (use_syslog)
+		return "the system log";
+	return log_path[0] != '\0' ? log_path : NULL;
 }
 
 /* Whether lines go to syslog. */
@@ -196,7 +233,7 @@ log_vmsg(enum log_sev sev, const char *fmt, va_list ap)
 		memcpy(line, sevs[sev].prefix, 3);
 		off = 3;
 	}
-	n = log_format(line + off, sizeof(line) - off, (int64_t)time(NULL),
+	n = log_format(line + off, sizeof(line) - off, clock_now(),
 	    prog, (long)getpid(), sev, msg);
 	write_all(STDERR_FILENO, line, off + n);
 	errno = e;
@@ -216,8 +253,6 @@ fn(const char *fmt, ...)						\
 LOG_FN(log_err, LOG_SEV_ERR)
 LOG_FN(log_warn, LOG_SEV_WARN)
 LOG_FN(log_info, LOG_SEV_INFO)
-/* The data layer's old name: an error. */
-LOG_FN(db_log, LOG_SEV_ERR)
 
 /*
  * A reason not to start: an error in the log, and "prog: message" on the

@@ -1,8 +1,6 @@
 /*
- * A worker's state: its clocks, the code cache and click buffer that keep
- * the landing page off the database, and request ids.
- *
- * The code cache holds, per code, whether it may set the cookie and until
+ * The code cache of a worker, which keeps the landing page off the
+ * database.  It holds, per code, whether it may set the cookie and until
  * when (its expiry or disabling time).  It is set-associative, large
  * enough for every code of a sizeable table (a code may live in either of
  * two sets of CODE_CACHE_WAYS entries, the less full one; a full pair
@@ -24,48 +22,15 @@
  * cookie for any well-formed code (the signup checks it) and no click, so
  * a flood of distinct random codes costs the database a bounded rate of
  * reads and a real code that is not cached keeps its attribution.
- *
- * Clicks are summed per (code, UTC day) and written in one transaction,
- * DB_CLICKS_BATCH rows a statement, every click_flush_ms, when the buffer
- * is three quarters full, and at exit.  In a worker the writing is done
- * by a thread of its own with its own connection (the flusher): it swaps
- * in an empty buffer under a mutex and writes the full one while the
- * worker goes on serving, so that no landing waits for the database
- * (a flush of a few thousand rows takes 10-40 ms).  What it could not
- * write goes back into the buffer for the next flush.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include "fcgi.h"
-
-#define DAY	86400
-
-int64_t
-clock_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t
-clock_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #define NSETS	(CODE_CACHE_SLOTS / CODE_CACHE_WAYS)
 _Static_assert(CODE_CACHE_SLOTS % CODE_CACHE_WAYS == 0, "whole sets");
@@ -125,8 +90,8 @@ code_key(const char *code)
 	return code[CODE_LEN] == '\0' ? k + 1 : 0;
 }
 
-/* The code of a key of code_key(). */
-static void
+/* The code of a key of code_key(), NUL-terminated into "out". */
+void
 code_unkey(uint64_t k, char out[CODE_LEN + 1])
 {
 	size_t	 i;
@@ -322,75 +287,15 @@ entry_fresh(const struct app *app, const struct code_entry *e, uint32_t now)
 }
 
 /*
- * Sets up a worker's state around its database handles ("sdb" may be
- * "db").  The conf and the domain list must outlive the app.
- * Returns 0, or -1 if memory or the webhook secret fails.
- */
-int
-app_init(struct app *app, const struct conf *conf, struct db *db,
-    struct db *sdb, char *const *domains, size_t ndomains)
-{
-	unsigned char	 r[8];
-
-	memset(app, 0, sizeof(*app));
-	app->conf = conf;
-	app->db = db;
-	app->sdb = sdb != NULL ? sdb : db;
-	app->domains = domains;
-	app->ndomains = ndomains;
-	app->now = clock_now;
-	app->mono_ms = clock_mono_ms;
-	if (sig_key_parse(conf->webhook_secret, &app->whkey) == -1)
-		return -1;
-	for (app->nwhkey_more = 0; app->nwhkey_more <
-	    conf->webhook_secret_moresz; app->nwhkey_more++)
-		if (sig_key_parse(conf->webhook_secret_more[app->nwhkey_more],
-		    &app->whkey_more[app->nwhkey_more]) == -1)
-			return -1;
-	if ((app->cache = calloc(CODE_CACHE_SLOTS, sizeof(*app->cache))) ==
-	    NULL ||
-	    (app->neg = calloc(CODE_NEG_SLOTS, sizeof(*app->neg))) == NULL ||
-	    (app->clicks = calloc(CLICK_BUF_SLOTS, sizeof(*app->clicks))) ==
-	    NULL ||
-	    (app->feedbuf = calloc(CODE_FEED_MAX, sizeof(*app->feedbuf))) ==
-	    NULL) {
-		app_free(app);
-		return -1;
-	}
-	if (RAND_bytes(r, sizeof(r)) != 1) {
-		uint64_t v = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
-
-		memcpy(r, &v, sizeof(r));
-	}
-	hex_encode(r, sizeof(r), app->rid_prefix, sizeof(app->rid_prefix));
-	app->clicks_flushed_ms = app->mono_ms();
-	return 0;
-}
-
-/* Frees the cache and click buffer (not the database handles). */
-void
-app_free(struct app *app)
-{
-	if (app == NULL)
-		return;
-	free(app->cache);
-	free(app->neg);
-	free(app->clicks);
-	free(app->feedbuf);
-	app->cache = NULL;
-	app->neg = NULL;
-	app->clicks = NULL;
-	app->feedbuf = NULL;
-	app->nclicks = 0;
-}
-
-/*
  * Looks a normalised code up: from the cache if its entry is fresh, from
  * the unknown codes if it is one of them, else from the database if the
  * miss budget allows, and caches the answer (an unknown code apart).
  * Returns the entry (valid until the next call), or NULL with *rc the
  * failure: DB_ERR or DB_UNAVAILABLE from the database, DB_RETRY if the
- * budget is spent; nothing is cached then.
+ * budget is spent; nothing is cached then.  A known entry past its
+ * freshness is returned instead of NULL when the database fails (*rc
+ * says how), so an outage longer than code_cache_seconds keeps landings
+ * on known codes counted.
  */
 const struct code_entry *
 code_cache_get(struct app *app, const char *code, enum db_rc *rc)
@@ -425,8 +330,15 @@ code_cache_get(struct app *app, const char *code, enum db_rc *rc)
 	app->code_reads++;
 	metrics_code_read(app->metrics, 0);
 	*rc = db_code_lookup(app->db, code, &row);
-	if (*rc != DB_OK && *rc != DB_NOTFOUND)
-		return NULL;
+	if (*rc != DB_OK && *rc != DB_NOTFOUND) {
+		/*
+		 * The database is away: a known code read too long ago is
+		 * still the best answer (its landing keeps the cookie and
+		 * the click, written once the database is back); the next
+		 * request asks the database again.
+		 */
+		return e;
+	}
 	e = (struct code_entry *)code_cache_put(app, &row, code, *rc == DB_OK);
 	*rc = DB_OK;
 	return e;
@@ -555,7 +467,7 @@ code_feed_poll(struct app *app)
 	    CODE_FEED_MAX, &n, &dbnow) != DB_OK)
 		return -1;
 	if (n == CODE_FEED_MAX) {
-		db_log("worker: %d or more codes changed at once: loading "
+		log_err("worker: %d or more codes changed at once: loading "
 		    "the code cache again", CODE_FEED_MAX);
 		return code_cache_load(app);
 	}
@@ -585,333 +497,4 @@ code_feed_due_ms(const struct app *app)
 		return -1;
 	left = app->feed_polled_ms + CODE_FEED_MS - app->mono_ms();
 	return left > 0 ? left : 0;
-}
-
-/*
- * Adds "n" clicks of (key, day) to the table "tab" of CLICK_BUF_SLOTS
- * entries, "*used" of them taken.  Returns 0, or -1 if it is full (one
- * slot always stays free, so a probe ends).
- */
-static int
-click_add(struct click_entry *tab, size_t *used, uint64_t k, uint32_t day,
-    uint32_t n)
-{
-	uint64_t	 h = (k ^ (uint64_t)day << 42) * 0x9e3779b97f4a7c15ULL >>
-			    32;
-	size_t		 i, p;
-
-	for (p = 0; p < CLICK_BUF_SLOTS; p++) {
-		struct click_entry *c;
-
-		i = (h + p) % CLICK_BUF_SLOTS;
-		c = &tab[i];
-		if (c->key == 0) {
-			if (*used >= CLICK_BUF_SLOTS - 1)
-				return -1;
-			c->key = k;
-			c->day = day;
-			c->n = n;
-			(*used)++;
-			return 0;
-		}
-		if (c->key == k && c->day == day) {
-			c->n += n;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * Counts one click of a known code.  At three quarters full the buffer is
- * due for a flush (the flusher is woken; without one, the worker flushes
- * before its next request); if it is full (the database is away) the
- * click is lost, and logged, so the buffer never grows.
- */
-void
-click_count(struct app *app, const char *code)
-{
-	uint64_t	 k = code_key(code);
-	uint32_t	 day = (uint32_t)(app->now() / DAY);
-	int		 rc;
-
-	if (k == 0)
-		return;
-	if (app->flusher_on)
-		pthread_mutex_lock(&app->clicks_mu);
-	rc = click_add(app->clicks, &app->nclicks, k, day, 1);
-	if (rc == 0 && !app->clicks_full &&
-	    app->nclicks >= CLICK_BUF_SLOTS / 4 * 3) {
-		app->clicks_full = 1;
-		if (app->flusher_on)
-			pthread_cond_signal(&app->clicks_cv);
-	}
-	if (app->flusher_on)
-		pthread_mutex_unlock(&app->clicks_mu);
-	if (rc == -1)
-		db_log("%s: click buffer full, a click of %s is lost",
-		    __func__, code);
-	else if (!app->flusher_on && app->conf->click_flush_ms == 0)
-		clicks_flush(app);
-}
-
-/*
- * Writes the "used" clicks of table "tab" on "db" in one transaction.
- * Returns 0 or -1.
- */
-static int
-clicks_write(struct db *db, const struct click_entry *tab, size_t used)
-{
-	struct click_row	*rows;
-	size_t			 i, n = 0;
-	int			 rc = -1;
-
-	if (used == 0)
-		return 0;
-	if ((rows = malloc(used * sizeof(*rows))) == NULL) {
-		db_log("%s: out of memory", __func__);
-		return -1;
-	}
-	for (i = 0; i < CLICK_BUF_SLOTS && n < used; i++) {
-		const struct click_entry *c = &tab[i];
-
-		if (c->key == 0)
-			continue;
-		code_unkey(c->key, rows[n].code);
-		rows[n].day = (int64_t)c->day * DAY;
-		rows[n].n = c->n;
-		n++;
-	}
-	if (db_clicks_add_many(db, rows, n) == DB_OK)
-		rc = 0;
-	free(rows);
-	return rc;
-}
-
-/*
- * Writes the buffered clicks in one transaction, in the calling thread
- * (no flusher, or after it stopped).  Returns 0 if the buffer is empty
- * afterwards, else -1 (the clicks stay for the next flush).
- */
-int
-clicks_flush(struct app *app)
-{
-	app->clicks_flushed_ms = app->mono_ms();
-	app->clicks_full = 0;
-	if (clicks_write(app->db, app->clicks, app->nclicks) == -1)
-		return -1;
-	memset(app->clicks, 0, CLICK_BUF_SLOTS * sizeof(*app->clicks));
-	app->nclicks = 0;
-	return 0;
-}
-
-/*
- * Milliseconds until the click buffer is due for a flush by the worker:
- * 0 if due now, -1 if it is empty or the flusher writes it.
- */
-int64_t
-clicks_due_ms(const struct app *app)
-{
-	int64_t	 left;
-
-	if (app->flusher_on || app->nclicks == 0)
-		return -1;
-	if (app->clicks_full)
-		return 0;
-	left = app->clicks_flushed_ms + app->conf->click_flush_ms -
-	    app->mono_ms();
-	return left > 0 ? left : 0;
-}
-
-/*
- * The flusher thread: every click_flush_ms, or when woken at three
- * quarters full, it swaps in an empty buffer and writes the full one.
- * Whatever it could not write is added back.  The buffers are calloc'd
- * and freed each time: above the worker's mmap threshold, so an idle
- * worker holds no pages for them.
- */
-static void *
-flusher_main(void *arg)
-{
-	struct app		*app = arg;
-	struct click_entry	*full, *fresh;
-	struct timespec		 ts;
-	size_t			 used, i, back, lost = 0;
-	int64_t			 now, due;
-	int			 failed = 0, nomem = 0;
-
-	pthread_mutex_lock(&app->clicks_mu);
-	while (!app->flusher_stop) {
-		/* Log lines are written without the mutex held. */
-		if (lost > 0 || nomem) {
-			pthread_mutex_unlock(&app->clicks_mu);
-			if (lost > 0)
-				db_log("flusher: %zu click counts lost", lost);
-			if (nomem)
-				db_log("flusher: out of memory");
-			lost = 0;
-			nomem = 0;
-			pthread_mutex_lock(&app->clicks_mu);
-			continue;
-		}
-		now = app->mono_ms();
-		due = app->clicks_flushed_ms + app->conf->click_flush_ms;
-		if (app->nclicks == 0 || (now < due &&
-		    (!app->clicks_full || failed))) {
-			/*
-			 * Wait for the period, or to be woken at three
-			 * quarters full (not after a failed write: the
-			 * database gets the whole period to come back).
-			 */
-			if (app->nclicks == 0)
-				due = now + app->conf->click_flush_ms;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (due - now) / 1000;
-			ts.tv_nsec += (long)((due - now) % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			(void)pthread_cond_timedwait(&app->clicks_cv,
-			    &app->clicks_mu, &ts);
-			if (app->nclicks == 0)
-				app->clicks_flushed_ms = app->mono_ms();
-			continue;
-		}
-		app->clicks_flushed_ms = now;
-		if ((fresh = calloc(CLICK_BUF_SLOTS, sizeof(*fresh))) == NULL) {
-			/* Count on in the full one; try next period. */
-			nomem = 1;
-			failed = 1;
-			continue;
-		}
-		full = app->clicks;
-		used = app->nclicks;
-		app->clicks = fresh;
-		app->nclicks = 0;
-		app->clicks_full = 0;
-		pthread_mutex_unlock(&app->clicks_mu);
-
-		failed = clicks_write(app->fdb, full, used) == -1;
-
-		pthread_mutex_lock(&app->clicks_mu);
-		if (failed) {
-			for (i = back = 0; i < CLICK_BUF_SLOTS; i++)
-				if (full[i].key != 0 && click_add(app->clicks,
-				    &app->nclicks, full[i].key, full[i].day,
-				    full[i].n) == 0)
-					back++;
-			lost = used - back;
-		}
-		free(full);
-	}
-	pthread_mutex_unlock(&app->clicks_mu);
-	if (lost > 0)
-		db_log("flusher: %zu click counts lost", lost);
-	return NULL;
-}
-
-/*
- * Starts the flusher, with a connection of its own.  Returns 0, or -1 if
- * it cannot (the worker then flushes by itself, as before).
- */
-int
-clicks_flusher_start(struct app *app)
-{
-	pthread_condattr_t	 ca;
-	pthread_attr_t		 ta;
-	sigset_t		 all, old;
-	int			 e;
-
-	if (app->conf->click_flush_ms <= 0 ||
-	    (app->fdb = db_new(app->conf, 0)) == NULL)
-		return -1;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&app->clicks_mu, NULL);
-	pthread_cond_init(&app->clicks_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, FLUSHER_STACK);
-	/* Signals are the worker's: the thread blocks them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	app->flusher_stop = 0;
-	app->flusher_on = 1;
-	if ((e = pthread_create(&app->flusher, &ta, flusher_main, app)) != 0) {
-		app->flusher_on = 0;
-		db_log("worker: flusher thread: %s", strerror(e));
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&ta);
-	if (!app->flusher_on) {
-		pthread_cond_destroy(&app->clicks_cv);
-		pthread_mutex_destroy(&app->clicks_mu);
-		db_free(app->fdb);
-		app->fdb = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Stops the flusher (a write in progress is finished first) and closes
- * its connection; the clicks it holds stay in app->clicks for
- * clicks_flush().
- */
-void
-clicks_flusher_stop(struct app *app)
-{
-	if (!app->flusher_on)
-		return;
-	pthread_mutex_lock(&app->clicks_mu);
-	app->flusher_stop = 1;
-	pthread_cond_signal(&app->clicks_cv);
-	pthread_mutex_unlock(&app->clicks_mu);
-	pthread_join(app->flusher, NULL);
-	app->flusher_on = 0;
-	pthread_cond_destroy(&app->clicks_cv);
-	pthread_mutex_destroy(&app->clicks_mu);
-	db_free(app->fdb);
-	app->fdb = NULL;
-}
-
-/*
- * Makes a request id: this worker's random prefix and a counter, so ids
- * are unique across workers without a system call per request.
- */
-void
-request_id_make(struct app *app, char *buf, size_t sz)
-{
-	snprintf(buf, sz, "%s%08" PRIx32, app->rid_prefix,
-	    (uint32_t)(app->rid_seq++ & 0xffffffffu));
-}
-
-/*
- * Returns 1 if "s" can go into a response header as is: non-empty,
- * printable ASCII, no space.  Else 0.
- */
-int
-header_value_safe(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Returns 1 if "s" is a cookie name (an RFC 6265 token), else 0. */
-int
-cookie_name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') ||
-		    strchr("!#$%&'*+-.^_`|~", *s) != NULL))
-			return 0;
-	return 1;
 }

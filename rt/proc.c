@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sql.h"
+#include "rt.h"
 
 /*
  * No core file, and no ptrace or /proc/PID/mem by other processes of the
