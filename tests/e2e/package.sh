@@ -188,7 +188,7 @@ is "referd-fcgi -t accepts the file once the secrets are set" "$?|$(cat "$T/out"
     "0|referd-fcgi: $CONFF: configuration and database ok"
 /usr/sbin/referd-dispatch -t -c "$CONFF" >"$T/out" 2>&1
 is "referd-dispatch -t accepts it" "$?" 0
-/usr/sbin/referd-console -t -c "$CONFF" >"$T/out" 2>&1
+/usr/bin/referd-console -t -c "$CONFF" >"$T/out" 2>&1
 is "referd-console -t accepts it" "$?" 0
 runuser -u referd -- /usr/sbin/referd-fcgi -t -c "$CONFF" >"$T/out" 2>&1
 is "the referd account reads it (group referd) and reaches the database" "$?|$(cat "$T/out")" \
@@ -196,8 +196,9 @@ is "the referd account reads it (group referd) and reaches the database" "$?|$(c
 
 # --- referd-fcgi as the units run it, behind nginx with the shipped site ----
 # referd-fcgi.socket: the socket, root:www-data 0660; referd-fcgi.service:
-# User=referd, the socket as standard input, -f.  spawn-fcgi does both.
-spawn-fcgi -s "$RUN/referd-fcgi.sock" -M 0660 -U root -G www-data \
+# User=referd, the socket as standard input, -f.  spawn-fcgi does both
+# (the socket owned by referd, not root: spawn-fcgi refuses -U root).
+spawn-fcgi -s "$RUN/referd-fcgi.sock" -M 0660 -G www-data \
     -u referd -g referd -P "$RUN/referd-fcgi.pid" -- \
     /usr/sbin/referd-fcgi -f -c "$CONFF" >"$T/spawn.log" 2>"$VAR/log/referd-fcgi.log"
 FCGI_PID=$(cat "$RUN/referd-fcgi.pid" 2>/dev/null)
