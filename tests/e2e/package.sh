@@ -198,10 +198,12 @@ is "the referd account reads it (group referd) and reaches the database" "$?|$(c
 # referd-fcgi.socket: the socket, root:www-data 0660; referd-fcgi.service:
 # User=referd, the socket as standard input, -f.  spawn-fcgi does both
 # (the socket owned by referd, not root: spawn-fcgi refuses -U root).
-spawn-fcgi -s "$RUN/referd-fcgi.sock" -M 0660 -G www-data \
-    -u referd -g referd -P "$RUN/referd-fcgi.pid" -- \
-    /usr/sbin/referd-fcgi -f -c "$CONFF" >"$T/spawn.log" 2>"$VAR/log/referd-fcgi.log"
-FCGI_PID=$(cat "$RUN/referd-fcgi.pid" 2>/dev/null)
+# -n: spawn-fcgi execs referd-fcgi in its place, standard error kept
+# (forking, it sends the child's to /dev/null).
+spawn-fcgi -n -s "$RUN/referd-fcgi.sock" -M 0660 -G www-data \
+    -u referd -g referd -- \
+    /usr/sbin/referd-fcgi -f -c "$CONFF" >"$T/spawn.log" 2>"$VAR/log/referd-fcgi.log" &
+FCGI_PID=$!
 wait_for "grep -q 'supervisor: started' '$VAR/log/referd-fcgi.log'" 20
 like "referd-fcgi started on the inherited socket, as referd" \
     "$(ps -o user= -p "$FCGI_PID" 2>&1) $(grep -o 'supervisor: started.*' "$VAR/log/referd-fcgi.log")" \
