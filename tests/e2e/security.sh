@@ -340,7 +340,8 @@ CMODE=$(stat -c '%a' "$CONF")
 ok $(( 0$CMODE & 077 ? 1 : 0 )) "referd.conf, which holds the secrets, is readable by its owner only (mode $CMODE)"
 
 # --- systemd units --------------------------------------------------------------------------
-UNITS=$(ls "$top"/etc/systemd/*.service 2>/dev/null)
+# The units as the build made them from etc/systemd/*.in.
+UNITS=$(ls "$BUILD"/etc/systemd/*.service 2>/dev/null)
 if [ -n "$UNITS" ] && command -v systemd-analyze >/dev/null; then
 	for u in $UNITS; do
 		n=$(basename "$u")
@@ -355,7 +356,7 @@ if [ -n "$UNITS" ] && command -v systemd-analyze >/dev/null; then
 		    "$(head -3 "$T/sa.err")"
 	done
 else
-	echo "# no etc/systemd/*.service or no systemd-analyze: exposure not scored"
+	echo "# no $BUILD/etc/systemd/*.service or no systemd-analyze: exposure not scored"
 fi
 
 finish

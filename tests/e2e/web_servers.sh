@@ -199,18 +199,19 @@ v=$(sed -n 's/^LimitRequestFieldSize[[:space:]]*\([0-9]*\).*/\1/p' "$AP")
 is "Apache LimitRequestFieldSize = MAX_PARAM" "$v" "$MAXP"
 is "the running configs are the rendered templates (lighttpd, Apache)" \
     "$(grep -c '^server.max-request-size = 64$' "$VAR/lighttpd/lighttpd.conf") $(grep -c '^LimitRequestBody 65536$' "$VAR/apache/httpd.conf")" "1 1"
-v=$(sed -n 's/^Backlog=//p' "$top/etc/systemd/referd-fcgi.socket")
+v=$(sed -n 's/^Backlog=//p' "$BUILD/etc/systemd/referd-fcgi.socket")
 is "systemd socket Backlog = FCGI_BACKLOG" "$v" \
     "$(sed -n 's/^#define[[:space:]]*FCGI_BACKLOG[[:space:]]*\([0-9]*\).*/\1/p' "$top/fcgi/fcgi.h")"
 
 # --- systemd units ----------------------------------------------------------------
-SD=$top/etc/systemd
+# The units as the build made them from etc/systemd/*.in.
+SD=$BUILD/etc/systemd
 UNITS="referd-fcgi.socket referd-fcgi.service referd-dispatch.service"
 mkdir -p "$T/units"
 # The units name the installed binaries; verify checks they exist, so
 # point them at this build.
 for u in $UNITS; do
-	sed "s|/usr/local/sbin/referd-|$BUILD/referd-|g" "$SD/$u" >"$T/units/$u"
+	sed "s|=[^ =]*/sbin/referd-|=$BUILD/referd-|g" "$SD/$u" >"$T/units/$u"
 done
 (cd "$T/units" && systemd-analyze verify --man=no $(printf './%s ' $UNITS)) >"$T/verify" 2>&1
 is "systemd-analyze verify: the three units, no complaint" "$?|$(cat "$T/verify")" "0|"
