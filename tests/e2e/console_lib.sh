@@ -78,11 +78,18 @@ make_dead() {
 # `stty -g` again ($T/stty.before, $T/rc, $T/stty.after).
 start_console() {
 	local w=${1:-120} h=${2:-40} conf=${3:-$CONF} term=${4:-screen}
+	local try
 	tm kill-server >/dev/null 2>&1
 	rm -f "$T/rc" "$T/stty.before" "$T/stty.after"
-	tm new-session -d -s c -x "$w" -y "$h" \
-	    "env -i PATH='$PATH' HOME='$HOME' USER=mallory LOGNAME=mallory LANG=C.UTF-8 TERM='$term' PS1='$ ' bash --norc --noprofile" ||
-	    return 1
+	# A server still exiting from kill-server makes new-session fail
+	# ("server exited unexpectedly"): try again once it is gone.
+	for try in 1 2 3 4 5; do
+		tm new-session -d -s c -x "$w" -y "$h" \
+		    "env -i PATH='$PATH' HOME='$HOME' USER=mallory LOGNAME=mallory LANG=C.UTF-8 TERM='$term' PS1='$ ' bash --norc --noprofile" \
+		    2>>"$T/tmux.err" && break
+		[ $try = 5 ] && { cat "$T/tmux.err" >&2; return 1; }
+		sleep 0.5
+	done
 	tm set-option -t c status off >/dev/null
 	tm set-window-option -t c aggressive-resize off >/dev/null 2>&1
 	tm send-keys -t c "stty -g >$T/stty.before; $BUILD/referd-console -c $conf ${CONSOLE_ARGS:-}; echo \$? >$T/rc; stty -g >$T/stty.after" Enter
