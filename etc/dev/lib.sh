@@ -35,12 +35,14 @@ else
 fi
 
 # Debian packages the stack and the tests need.
+# nodejs: the intake suite's Stripe signer; NodeSource's package carries npm
+# and conflicts with Debian's, so npm is not listed (Debian's nodejs: add npm).
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 	libmariadb-dev libjson-c-dev libcurl4-openssl-dev libncurses-dev
 	libcmocka-dev libssl-dev mariadb-server mariadb-client nginx-light
 	lighttpd apache2 libapache2-mod-fcgid spawn-fcgi curl python3 tmux
 	valgrind clang libclang-rt-14-dev procps psmisc wrk systemd jq strace
-	debhelper dpkg-dev fakeroot lintian mandoc nodejs npm"
+	debhelper dpkg-dev fakeroot lintian mandoc nodejs"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
