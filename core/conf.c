@@ -56,6 +56,8 @@ const struct conf_key conf_keys[CK__MAX] = {
 	SECRET(CK_ADMIN_API_KEY, admin_api_key, KF_APIKEY),
 	ROTATED(CK_WEBHOOK_SECRET, webhook_secret),
 	ROTATED(CK_OUTBOUND_SECRET, outbound_secret),
+	SECRET(CK_STRIPE_WEBHOOK_SECRET, stripe_webhook_secret, 0),
+	SECRET(CK_SHOPIFY_WEBHOOK_SECRET, shopify_webhook_secret, 0),
 	STR(CK_BASE_URL, base_url),
 	STR(CK_LANDING_URL, landing_url),
 	STR(CK_COOKIE_NAME, cookie_name),

@@ -346,6 +346,84 @@ const char	*sig_rc_name(enum sig_rc);
 int		 ct_streq(const char *a, const char *b);
 
 /*
+ * Signatures of the order sources of SPEC 12 (intakesig.c): each signs
+ * the raw body its own way.  Stripe keys HMAC-SHA256 of "<t>.<body>"
+ * with the whole whsec_ string (not decoded, unlike Standard Webhooks)
+ * and sends "t=<unix>,v1=<hex>[,v1=<hex>...]"; Shopify keys HMAC-SHA256
+ * of the body with its secret and sends the MAC in base64.
+ */
+#define STRIPE_SIG_HEX	64		/* hex of a SHA-256 MAC */
+
+enum sig_rc	 stripe_sig_verify(const char *secret, const char *header,
+		    const char *body, size_t bodysz, int64_t now);
+int		 stripe_sig_sign(const char *secret, int64_t t,
+		    const char *body, size_t bodysz,
+		    char out[STRIPE_SIG_HEX + 1]);
+enum sig_rc	 shopify_sig_verify(const char *secret, const char *header,
+		    const char *body, size_t bodysz);
+int		 shopify_sig_sign(const char *secret, const char *body,
+		    size_t bodysz, char out[SIG_B64_LEN + 1]);
+
+/*
+ * Orders from Stripe and Shopify (intake.c): what a source's event is to
+ * referd.  fcgi/ walks the JSON and hands over the fields as strings;
+ * the decision is here.
+ */
+enum intake_source {
+	INTAKE_STRIPE,
+	INTAKE_SHOPIFY,
+	INTAKE__MAX
+};
+
+/* The fields of a source's event, NULL where absent or JSON null. */
+struct intake_fields {
+	const char	*type;		/* Stripe "type", Shopify topic */
+	const char	*status;	/* Stripe: the object's payment_status */
+	const char	*user_meta;	/* metadata.referd_user_id, or the
+					   note attribute referd_user_id */
+	const char	*user_alt;	/* client_reference_id, customer.id */
+	const char	*order_id;	/* payment_intent, id or order_id */
+	const char	*amount;	/* Stripe: minor units as digits;
+					   Shopify: total_price "25.00" */
+	const char	*currency;	/* any case */
+};
+
+/* Why an event of a source is ignored. */
+enum intake_reason {
+	IR_NONE,
+	IR_TYPE_NOT_MAPPED,	/* a type or topic referd does not map */
+	IR_NOT_PAID,		/* a checkout session not (yet) paid */
+	IR_NO_USER_ID,		/* no referd user id on the order */
+	IR_NO_ORDER_ID,		/* no payment_intent / order id */
+	IR__MAX
+};
+
+enum intake_rc {
+	INTAKE_OK,		/* "ev" holds a conversion or a refund */
+	INTAKE_IGNORED,		/* "ev->reason" says why */
+	INTAKE_BAD_USER_ID,	/* referd_user_id not a positive int64 */
+	INTAKE_BAD_ORDER_ID,	/* too long or not printable */
+	INTAKE_BAD_AMOUNT,
+	INTAKE_BAD_CURRENCY,
+	INTAKE__MAX_RC
+};
+
+struct intake_event {
+	enum conv_kind	 kind;		/* CONV_ORDER or CONV_REFUND */
+	enum intake_reason reason;	/* with INTAKE_IGNORED */
+	int64_t		 user_id;
+	char		 order_id[MAX_FIELD + 1];
+	int64_t		 amount;	/* minor units; 0 for a refund */
+	char		 currency[4];	/* upper case; "" for a refund */
+};
+
+enum intake_rc	 intake_map(enum intake_source, const struct intake_fields *,
+		    struct intake_event *);
+const char	*intake_type_name(enum conv_kind);
+const char	*intake_reason_name(enum intake_reason);
+const char	*intake_source_name(enum intake_source);
+
+/*
  * Configuration: the file's keys and parser (conf.c), the checks of what
  * each binary requires and refuses (confcheck.c).
  */
@@ -440,6 +518,8 @@ struct conf {
 	char	 outbound_secret_more[MAX_SECRETS - 1][CONF_STR]; /* rotation:
 					   the key repeated, also signs */
 	size_t	 outbound_secret_moresz;
+	char	 stripe_webhook_secret[CONF_STR]; /* "": intake off */
+	char	 shopify_webhook_secret[CONF_STR]; /* "": intake off */
 	/* landing and codes */
 	char	 base_url[CONF_STR];	/* public base, for code URLs */
 	char	 landing_url[CONF_STR];
@@ -531,6 +611,8 @@ enum conf_keyid {
 	CK_ADMIN_API_KEY,
 	CK_WEBHOOK_SECRET,
 	CK_OUTBOUND_SECRET,
+	CK_STRIPE_WEBHOOK_SECRET,
+	CK_SHOPIFY_WEBHOOK_SECRET,
 	CK_BASE_URL,
 	CK_LANDING_URL,
 	CK_COOKIE_NAME,

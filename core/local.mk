@@ -10,6 +10,8 @@ libreferd_a_SOURCES = \
 	core/confcheck.c \
 	core/conv.c \
 	core/fsm.c \
+	core/intake.c \
+	core/intakesig.c \
 	core/money.c \
 	core/sig.c \
 	core/sqlsplit.c \

@@ -87,6 +87,8 @@ enum route {
 	ROUTE_VOID,		/* POST /v1/referrals/{id}/void */
 	ROUTE_HEALTHZ,		/* GET /healthz */
 	ROUTE_METRICS,		/* GET /metrics */
+	ROUTE_INTAKE_STRIPE,	/* POST /v1/intake/stripe */
+	ROUTE_INTAKE_SHOPIFY,	/* POST /v1/intake/shopify */
 	ROUTE__MAX
 };
 #define ROUTE_NONE	ROUTE__MAX	/* no route: 404, 405 and early errors */
@@ -97,6 +99,8 @@ enum body_kind {
 	BODY_SIGNUP,
 	BODY_EVENT,
 	BODY_VOID,
+	BODY_STRIPE,		/* a Stripe event */
+	BODY_SHOPIFY,		/* a Shopify order or refund */
 	BODY__MAX
 };
 
@@ -124,6 +128,10 @@ struct http_req {
 	const char	*wh_id;		/* webhook-id */
 	const char	*wh_ts;		/* webhook-timestamp */
 	const char	*wh_sig;	/* webhook-signature */
+	const char	*stripe_sig;	/* Stripe-Signature */
+	const char	*shop_hmac;	/* X-Shopify-Hmac-Sha256 */
+	const char	*shop_topic;	/* X-Shopify-Topic */
+	const char	*shop_id;	/* X-Shopify-Webhook-Id */
 	const char	*toolong;	/* name of a parameter over its cap */
 	enum body_state	 body_state;
 	const char	*body;		/* NUL-terminated, bodysz bytes */
@@ -167,6 +175,18 @@ struct in_void {
 	char		 reason[MAX_REASON + 1];
 };
 
+/*
+ * An event of an order source (SPEC 12).  The pointers of "f" point into
+ * the JSON tree, which lives until the handler returns.
+ */
+struct in_intake {
+	struct intake_fields f;
+	char		 id[MAX_EVENT_ID + 1];	/* Stripe's event id, or
+					   X-Shopify-Webhook-Id */
+	char		 topic[64];		/* X-Shopify-Topic */
+	char		 body_sha256[65];
+};
+
 struct input {
 	int64_t		 id;		/* {id} of the path: user or referral */
 	char		 seg[MAX_CODE_INPUT + 1]; /* {code} of the path, raw */
@@ -181,6 +201,7 @@ struct input {
 		struct in_signup signup;
 		struct in_event	 event;
 		struct in_void	 vd;
+		struct in_intake intake;
 	}		 u;
 };
 
@@ -332,6 +353,10 @@ int		 h_void(struct app *, const struct input *,
 int		 h_healthz(struct app *, const struct input *,
 		    struct http_resp *);
 int		 h_metrics(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_intake_stripe(struct app *, const struct input *,
+		    struct http_resp *);
+int		 h_intake_shopify(struct app *, const struct input *,
 		    struct http_resp *);
 
 /* app.c */

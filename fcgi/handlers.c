@@ -263,6 +263,28 @@ h_signup(struct app *app, const struct input *in, struct http_resp *rs)
 	return answer(rs, o, rc == DB_OK ? 201 : 200);
 }
 
+/* The answer to an applied event, of any source. */
+static int
+event_answer(struct http_resp *rs, enum db_rc rc, const struct event_out *eo)
+{
+	json_object		*o;
+
+	if (rc == DB_CONFLICT)
+		return http_error(rs, 409, "event_id_conflict",
+		    "this event id was delivered before with another body");
+	if (rc != DB_OK && rc != DB_DUP)
+		return db_fail(rs, rc);
+	if ((o = json_object_new_object()) == NULL)
+		return answer(rs, NULL, 500);
+	add(o, "outcome", json_object_new_string(rc == DB_DUP ?
+	    outcome_name(OUT_DUPLICATE) : outcome_name(eo->outcome)));
+	if (eo->referral_id != 0)
+		add(o, "referral_id", json_object_new_int64(eo->referral_id));
+	if (rc == DB_OK && eo->reason[0] != '\0')
+		add(o, "reason", json_object_new_string(eo->reason));
+	return answer(rs, o, 200);
+}
+
 /*
  * POST /v1/events (signature already verified): applies the event in one
  * transaction.  200 with the outcome; a redelivery answers "duplicate";
@@ -272,24 +294,81 @@ int
 h_event(struct app *app, const struct input *in, struct http_resp *rs)
 {
 	struct event_out	 eo;
-	json_object		*o;
 	enum db_rc		 rc;
 
 	rc = ops(app)->event_apply(app->db, &in->u.event.ev, app->now(), &eo);
-	if (rc == DB_CONFLICT)
-		return http_error(rs, 409, "event_id_conflict",
-		    "this event id was delivered before with another body");
-	if (rc != DB_OK && rc != DB_DUP)
-		return db_fail(rs, rc);
-	if ((o = json_object_new_object()) == NULL)
-		return answer(rs, NULL, 500);
-	add(o, "outcome", json_object_new_string(rc == DB_DUP ?
-	    outcome_name(OUT_DUPLICATE) : outcome_name(eo.outcome)));
-	if (eo.referral_id != 0)
-		add(o, "referral_id", json_object_new_int64(eo.referral_id));
-	if (rc == DB_OK && eo.reason[0] != '\0')
-		add(o, "reason", json_object_new_string(eo.reason));
-	return answer(rs, o, 200);
+	return event_answer(rs, rc, &eo);
+}
+
+/*
+ * An event of an order source (signature already verified): mapped by
+ * intake_map(), then applied on the path of POST /v1/events under the
+ * source's name, so that its id is deduplicated per source for good.
+ * A type the source does not map answers 200 "ignored" without touching
+ * the database; wrong fields of a mapped type 422.
+ */
+static int
+h_intake(struct app *app, enum intake_source src, const struct input *in,
+    struct http_resp *rs)
+{
+	const struct in_intake	*ii = &in->u.intake;
+	struct intake_event	 ie;
+	struct event_in		 ev;
+	struct event_out	 eo;
+	enum db_rc		 rc;
+
+	memset(&eo, 0, sizeof(eo));
+	switch (intake_map(src, &ii->f, &ie)) {
+	case INTAKE_OK:
+		break;
+	case INTAKE_IGNORED:
+		eo.outcome = OUT_IGNORED;
+		snprintf(eo.reason, sizeof(eo.reason), "%s",
+		    intake_reason_name(ie.reason));
+		return event_answer(rs, DB_OK, &eo);
+	case INTAKE_BAD_USER_ID:
+		return http_error(rs, 422, "invalid_user_id",
+		    "referd_user_id must be a positive 64-bit integer");
+	case INTAKE_BAD_ORDER_ID:
+		return http_error(rs, 422, "invalid_field",
+		    "the order id must be printable ASCII, at most 255 bytes");
+	case INTAKE_BAD_AMOUNT:
+		return http_error(rs, 422, "invalid_amount", src ==
+		    INTAKE_STRIPE ? "amount_total or amount_paid must be an "
+		    "integer of minor units" : "total_price must be a decimal "
+		    "string such as \"25.00\"");
+	default:
+		return http_error(rs, 422, "invalid_currency",
+		    "currency must be three letters");
+	}
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.source, sizeof(ev.source), "%s", intake_source_name(src));
+	ev.mapped = 1;
+	ev.kind = ie.kind;
+	memcpy(ev.id, ii->id, sizeof(ev.id));
+	snprintf(ev.type, sizeof(ev.type), "%s", intake_type_name(ie.kind));
+	ev.user_id = ie.user_id;
+	memcpy(ev.order_id, ie.order_id, sizeof(ev.order_id));
+	ev.amount = ie.amount;
+	memcpy(ev.currency, ie.currency, sizeof(ev.currency));
+	memcpy(ev.body_sha256, ii->body_sha256, sizeof(ev.body_sha256));
+	rc = ops(app)->event_apply(app->db, &ev, app->now(), &eo);
+	return event_answer(rs, rc, &eo);
+}
+
+/* POST /v1/intake/stripe: a Stripe event (SPEC 12). */
+int
+h_intake_stripe(struct app *app, const struct input *in, struct http_resp *rs)
+{
+	return h_intake(app, INTAKE_STRIPE, in, rs);
+}
+
+/* POST /v1/intake/shopify: a Shopify order or refund (SPEC 12). */
+int
+h_intake_shopify(struct app *app, const struct input *in,
+    struct http_resp *rs)
+{
+	return h_intake(app, INTAKE_SHOPIFY, in, rs);
 }
 
 /* GET /v1/referrers/{id}/stats: counters, 404 for an unknown referrer. */

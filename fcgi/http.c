@@ -20,6 +20,8 @@ enum auth {
 	AUTH_API,		/* api_key (or admin_api_key) */
 	AUTH_ADMIN,		/* admin_api_key only */
 	AUTH_WEBHOOK,		/* Standard Webhooks signature */
+	AUTH_STRIPE,		/* Stripe-Signature, stripe_webhook_secret */
+	AUTH_SHOPIFY,		/* X-Shopify-Hmac-Sha256, its secret */
 };
 
 /* What a path segment in braces holds. */
@@ -69,6 +71,12 @@ static const struct route_def routes[ROUTE__MAX] = {
 	    MB(METHOD_GET), AUTH_NONE, BODY_NONE, h_healthz },
 	[ROUTE_METRICS] = { "metrics", "/metrics", SEG_NONE,
 	    MB(METHOD_GET), AUTH_NONE, BODY_NONE, h_metrics },
+	[ROUTE_INTAKE_STRIPE] = { "intake_stripe", "/v1/intake/stripe",
+	    SEG_NONE, MB(METHOD_POST), AUTH_STRIPE, BODY_STRIPE,
+	    h_intake_stripe },
+	[ROUTE_INTAKE_SHOPIFY] = { "intake_shopify", "/v1/intake/shopify",
+	    SEG_NONE, MB(METHOD_POST), AUTH_SHOPIFY, BODY_SHOPIFY,
+	    h_intake_shopify },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX, "routes");
 
@@ -386,6 +394,85 @@ webhook_check(struct app *app, const struct http_req *rq,
 }
 
 /*
+ * Whether the intake of "auth" is configured: its secret is set.
+ * Returns 0, or 404 intake_not_configured (error filled in), so that an
+ * order source pointed at a stack that does not take it hears so.
+ */
+static int
+intake_on(struct app *app, enum auth auth, struct http_resp *rs)
+{
+	const char	*secret = auth == AUTH_STRIPE ?
+			    app->conf->stripe_webhook_secret :
+			    app->conf->shopify_webhook_secret;
+
+	if (secret[0] != '\0')
+		return 0;
+	return http_error(rs, 404, "intake_not_configured", auth ==
+	    AUTH_STRIPE ? "stripe_webhook_secret is not set" :
+	    "shopify_webhook_secret is not set");
+}
+
+/*
+ * Verifies the signature of an order source over the raw body (Stripe:
+ * Stripe-Signature with stripe_webhook_secret as it is; Shopify:
+ * X-Shopify-Hmac-Sha256) and copies the Shopify headers the handler
+ * needs into "in".  Returns 0, 401 or 422 (error filled in).
+ */
+static int
+intake_check(struct app *app, enum auth auth, const struct http_req *rq,
+    struct input *in, struct http_resp *rs)
+{
+	struct in_intake	*ii = &in->u.intake;
+	const char		*h;
+	enum sig_rc		 rc;
+
+	if (auth == AUTH_STRIPE) {
+		if (rq->stripe_sig == NULL)
+			return http_error(rs, 401, "invalid_signature",
+			    "a Stripe-Signature header is required");
+		rc = stripe_sig_verify(app->conf->stripe_webhook_secret,
+		    rq->stripe_sig, rq->body, rq->bodysz, app->now());
+	} else {
+		if (rq->shop_hmac == NULL)
+			return http_error(rs, 401, "invalid_signature",
+			    "an X-Shopify-Hmac-Sha256 header is required");
+		rc = shopify_sig_verify(app->conf->shopify_webhook_secret,
+		    rq->shop_hmac, rq->body, rq->bodysz);
+	}
+	switch (rc) {
+	case SIG_OK:
+		break;
+	case SIG_TOO_OLD:
+	case SIG_TOO_NEW:
+		return http_error(rs, 401, "stale_timestamp",
+		    "the Stripe-Signature timestamp is more than 5 minutes "
+		    "off");
+	case SIG_BAD_TIMESTAMP:
+		return http_error(rs, 401, "invalid_signature",
+		    "the Stripe-Signature timestamp is not a number");
+	default:
+		return http_error(rs, 401, "invalid_signature",
+		    auth == AUTH_STRIPE ? "no Stripe-Signature v1 matches" :
+		    "X-Shopify-Hmac-Sha256 does not match");
+	}
+	if (auth == AUTH_STRIPE)
+		return 0;
+	h = rq->shop_id;
+	if (h == NULL || strlen(h) > MAX_EVENT_ID || !token_valid(h, strlen(h)))
+		return http_error(rs, 422, "invalid_webhook_id",
+		    "X-Shopify-Webhook-Id must be 1 to 128 printable ASCII "
+		    "characters");
+	memcpy(ii->id, h, strlen(h) + 1);
+	h = rq->shop_topic;
+	if (h == NULL || strlen(h) >= sizeof(ii->topic) ||
+	    !token_valid(h, strlen(h)))
+		return http_error(rs, 422, "invalid_topic",
+		    "X-Shopify-Topic must be a topic such as orders/paid");
+	memcpy(ii->topic, h, strlen(h) + 1);
+	return 0;
+}
+
+/*
  * Returns 1 if "s" can go into a response header as is: non-empty,
  * printable ASCII, no space.  Else 0.
  */
@@ -487,6 +574,9 @@ http_serve(struct app *app, const struct http_req *rq, struct http_resp *rs)
 	    auth_check(app, def->auth, rq->authorization, rs,
 	    in.credential) != 0)
 		return;
+	if ((def->auth == AUTH_STRIPE || def->auth == AUTH_SHOPIFY) &&
+	    intake_on(app, def->auth, rs) != 0)
+		return;
 	if (rq->remote_addr != NULL &&
 	    strlen(rq->remote_addr) <= MAX_CLIENT_ADDR &&
 	    token_valid(rq->remote_addr, strlen(rq->remote_addr)))
@@ -525,6 +615,9 @@ http_serve(struct app *app, const struct http_req *rq, struct http_resp *rs)
 		if (def->auth == AUTH_WEBHOOK &&
 		    webhook_check(app, rq, rs) != 0)
 			return;
+		if ((def->auth == AUTH_STRIPE || def->auth == AUTH_SHOPIFY) &&
+		    intake_check(app, def->auth, rq, &in, rs) != 0)
+			return;
 		if ((root = body_parse(rq, rs)) == NULL)
 			return;
 		if (body_validate(def->body, root, &in, rs) != 0)
@@ -535,8 +628,11 @@ http_serve(struct app *app, const struct http_req *rq, struct http_resp *rs)
 			    "id must equal the webhook-id header");
 			goto out;
 		}
-		if (def->body == BODY_EVENT && sha256_hex(rq->body,
-		    rq->bodysz, in.u.event.ev.body_sha256) == -1) {
+		if ((def->body == BODY_EVENT && sha256_hex(rq->body,
+		    rq->bodysz, in.u.event.ev.body_sha256) == -1) ||
+		    ((def->body == BODY_STRIPE || def->body == BODY_SHOPIFY) &&
+		    sha256_hex(rq->body, rq->bodysz,
+		    in.u.intake.body_sha256) == -1)) {
 			http_error(rs, 500, "internal", "internal error");
 			goto out;
 		}

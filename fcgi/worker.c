@@ -171,6 +171,14 @@ serve_one(struct app *app, FCGX_Request *fr, int64_t t0)
 	    &rq.toolong);
 	rq.wh_sig = param(fr, "HTTP_WEBHOOK_SIGNATURE", MAX_PARAM,
 	    &rq.toolong);
+	rq.stripe_sig = param(fr, "HTTP_STRIPE_SIGNATURE", MAX_PARAM,
+	    &rq.toolong);
+	rq.shop_hmac = param(fr, "HTTP_X_SHOPIFY_HMAC_SHA256", MAX_PARAM,
+	    &rq.toolong);
+	rq.shop_topic = param(fr, "HTTP_X_SHOPIFY_TOPIC", MAX_PARAM,
+	    &rq.toolong);
+	rq.shop_id = param(fr, "HTTP_X_SHOPIFY_WEBHOOK_ID", MAX_PARAM,
+	    &rq.toolong);
 	/* A long request id is merely invalid: a new one is made. */
 	rid = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
 	rq.request_id = rid != NULL &&

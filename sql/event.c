@@ -51,7 +51,7 @@ event_facts(struct db *db, const struct event_in *in, struct referral_row *r,
 	enum db_rc		 rc;
 
 	memset(f, 0, sizeof(*f));
-	f->kind = conv_kind(conf, in->type);
+	f->kind = in->mapped ? in->kind : conv_kind(conf, in->type);
 	f->amount = in->amount;
 	f->min_amount = conf->min_order_amount;
 	f->hold_days = conf->hold_days;
@@ -151,7 +151,11 @@ event_fn(struct db *db, void *arg)
 {
 	struct event_arg	*a = arg;
 	const struct event_in	*in = a->in;
+	const char		*source = in->source[0] != '\0' ? in->source :
+				    "webhook";
+	struct event_in		 uin;
 	struct event_out	*out = a->out;
+	int64_t			 user;
 	struct referral_row	 r;
 	struct conv_facts	 f;
 	struct conv_verdict	 v;
@@ -159,12 +163,33 @@ event_fn(struct db *db, void *arg)
 	enum db_rc		 rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "l", "webhook", in->id,
+	if (in->user_id == 0) {
+		/*
+		 * A refund that names only its order (Shopify): the user
+		 * is the one whose conversion came with this order.  None
+		 * yet: nothing to void, and nothing is recorded, so that a
+		 * redelivery after the order looks again.
+		 */
+		if ((rc = db_one(db, STMT_EVENT_ORDER_USER, &user,
+		    db_exec(db, STMT_EVENT_ORDER_USER, "ss", source,
+		    in->order_id))) != DB_OK)
+			return rc;
+		if (user == 0) {
+			out->outcome = OUT_IGNORED;
+			snprintf(out->reason, sizeof(out->reason), "%s",
+			    "order_not_found");
+			return DB_OK;
+		}
+		memcpy(&uin, in, sizeof(uin));
+		uin.user_id = user;
+		in = &uin;
+	}
+	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "l", source, in->id,
 	    in->body_sha256, in->type, in->user_id, in->order_id, a->now);
 	if (rc == DB_DUP) {
 		char	 hash[65], outcome[32];
 
-		if ((rc = db_exec(db, STMT_EVENT_GET, "ss", "webhook",
+		if ((rc = db_exec(db, STMT_EVENT_GET, "ss", source,
 		    in->id)) != DB_OK)
 			return rc;
 		rc = db_fetch(db, STMT_EVENT_GET, "ssl", hash, sizeof(hash),

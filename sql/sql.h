@@ -61,6 +61,7 @@ enum stmt {
 	STMT_EVENT_GET,
 	STMT_EVENT_SET_OUTCOME,
 	STMT_EVENT_REFUNDED,
+	STMT_EVENT_ORDER_USER,
 	STMT_PAYFP_INSERT,
 	STMT_PAYFP_MATCH,
 	STMT_FLAG_INSERT,
@@ -192,6 +193,11 @@ struct signup_out {
 };
 
 struct event_in {
+	char		 source[16];		/* "" for "webhook" */
+	int		 mapped;		/* "kind" decided by the source's
+						   mapping (core/intake.c), not
+						   by qualifying_events */
+	enum conv_kind	 kind;			/* with "mapped" */
 	char		 id[MAX_EVENT_ID + 1];
 	char		 type[64];
 	int64_t		 user_id;

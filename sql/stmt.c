@@ -123,6 +123,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_EVENT_REFUNDED] =
 	    "SELECT COUNT(*) FROM inbound_events WHERE user_id = ? "
 	    "AND order_id = ? AND type = 'order.refunded'",
+	[STMT_EVENT_ORDER_USER] =
+	    "SELECT user_id FROM inbound_events WHERE source = ? "
+	    "AND order_id = ? AND type = 'order.completed' "
+	    "ORDER BY id LIMIT 1",
 	[STMT_PAYFP_INSERT] =
 	    "INSERT IGNORE INTO payment_fingerprints (user_id, fingerprint, "
 	    "first_seen) VALUES (?, ?, FROM_UNIXTIME(?))",

@@ -10,6 +10,7 @@
 
 # ---------------------------------------------------------------- unit
 UNIT_TESTS = \
+	tests/test_intake \
 	tests/test_attr \
 	tests/test_code \
 	tests/test_conf \
@@ -45,6 +46,9 @@ tests_test_conv_LDADD = $(UNIT_LDADD)
 tests_test_fsm_SOURCES = tests/test_fsm.c
 tests_test_fsm_CFLAGS = $(UNIT_CFLAGS)
 tests_test_fsm_LDADD = $(UNIT_LDADD)
+tests_test_intake_SOURCES = tests/test_intake.c
+tests_test_intake_CFLAGS = $(UNIT_CFLAGS)
+tests_test_intake_LDADD = $(UNIT_LDADD)
 tests_test_money_SOURCES = tests/test_money.c
 tests_test_money_CFLAGS = $(UNIT_CFLAGS)
 tests_test_money_LDADD = $(UNIT_LDADD)

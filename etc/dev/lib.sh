@@ -35,12 +35,14 @@ else
 fi
 
 # Debian packages the stack and the tests need.
+# nodejs: the intake suite's Stripe signer; NodeSource's package carries npm
+# and conflicts with Debian's, so npm is not listed (Debian's nodejs: add npm).
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 	libmariadb-dev libjson-c-dev libcurl4-openssl-dev libncurses-dev
 	libcmocka-dev libssl-dev mariadb-server mariadb-client nginx-light
 	lighttpd apache2 libapache2-mod-fcgid spawn-fcgi curl python3 tmux
 	valgrind clang libclang-rt-14-dev procps psmisc wrk systemd jq strace
-	debhelper dpkg-dev fakeroot lintian mandoc"
+	debhelper dpkg-dev fakeroot lintian mandoc nodejs"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -320,6 +322,14 @@ stop_mariadb() {
 # Writes $CONF once; later runs keep its keys and secrets.  A stack
 # written before the sockets moved (see WRUN) gets its "listen" line
 # fixed while referd-fcgi is not running.
+# A stack written before the intakes of SPEC 12 gets their secrets.
+conf_intake_secrets() {
+	grep -q '^stripe_webhook_secret' "$CONF" ||
+	    echo "stripe_webhook_secret = whsec_$(rand_token 16)" >>"$CONF"
+	grep -q '^shopify_webhook_secret' "$CONF" ||
+	    echo "shopify_webhook_secret = $(rand_token 16)" >>"$CONF"
+}
+
 write_conf() {
 	if [ -f "$CONF" ]; then
 		if [ "$(conf_get listen)" != "$WRUN/referd.sock" ] &&
@@ -331,6 +341,7 @@ write_conf() {
 			sed -i "s|^db_socket[[:space:]]*=.*|db_socket = $WRUN/mysql.sock|" "$CONF"
 		fi
 		conf_reward_url
+		conf_intake_secrets
 		return 0
 	fi
 	say "writing $CONF"
@@ -359,6 +370,8 @@ api_key = rk_$(rand_token 16)
 admin_api_key = rk_admin_$(rand_token 16)
 webhook_secret = whsec_$(rand_b64 24)
 outbound_secret = whsec_$(rand_b64 24)
+stripe_webhook_secret = whsec_$(rand_token 16)
+shopify_webhook_secret = $(rand_token 16)
 
 base_url = http://127.0.0.1:$PORT
 landing_url = http://127.0.0.1:$PORT/welcome
