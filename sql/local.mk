@@ -23,4 +23,4 @@ dist_migrations_DATA = sql/migrations/001_initial.sql \
 	sql/migrations/002_events_order.sql \
 	sql/migrations/003_code_changes.sql \
 	sql/migrations/004_audit_request.sql \
-	sql/migrations/005_intake_order.sql
+	sql/migrations/010_intake_order.sql
