@@ -144,7 +144,8 @@ enum rule {
 	RULE_DISPOSABLE_EMAIL,	/* hold */
 	RULE_REFERRER_VELOCITY,	/* hold */
 	RULE_IP_VELOCITY,	/* hold */
-	RULE_PAYMENT_MATCH,	/* void at reward time */
+	RULE_PAYMENT_MATCH,	/* void at conversion and at reward time */
+	RULE_FLAGGED_REFERRER,	/* hold at reward time */
 	RULE_MANUAL,		/* ops action */
 	RULE__MAX
 };
@@ -303,7 +304,61 @@ struct conv_party {
 	const struct reward_def	*def;	/* into the conf */
 };
 
+/*
+ * What happens at reward time (SPEC 7 and 10): the facts read with the
+ * referral row locked, and the verdict.
+ */
+struct conv_reward_facts {
+	struct ref_pos	 at;
+	int64_t		 converted_at;
+	long		 hold_days;
+	int		 referrer_flagged; /* flagged_users has the referrer */
+	int		 payment_match;	/* the converting order was paid with
+					   a fingerprint the referrer used */
+};
+
+enum conv_reward_act {
+	CONV_ACT_NONE,		/* not due, held, or done */
+	CONV_ACT_REWARD,	/* converted -> rewarded, rewards issued */
+	CONV_ACT_HOLD,		/* held for review by "rule" */
+	CONV_ACT_VOID,		/* voided by "rule" */
+	CONV_ACT__MAX
+};
+
+struct conv_reward_verdict {
+	enum conv_reward_act act;
+	enum rule	 rule;		/* of HOLD and VOID, else RULE_NONE */
+	struct ref_pos	 next;
+};
+
+/* Where an outbox row is (the outbox.status column). */
+enum outbox_state {
+	OB_GONE,		/* no row: purged after delivery */
+	OB_PENDING,
+	OB_INFLIGHT,
+	OB_DELIVERED,
+	OB_DEAD,
+	OB_CANCELLED,
+	OB__MAX
+};
+
+/* What voiding a rewarded referral does with each reward (SPEC 13). */
+enum conv_revoke {
+	CONV_REVOKE_NOW,	/* the grant was delivered: revoke */
+	CONV_REVOKE_AFTER,	/* the grant may be delivered yet: a
+				   revocation that waits for it */
+	CONV_REVOKE_CANCEL,	/* the grant was never sent: cancel it */
+	CONV_REVOKE_NONE,	/* the grant is dead or cancelled */
+	CONV_REVOKE__MAX
+};
+
 /* conv.c */
+struct conv_reward_verdict conv_reward_decide(const struct conv_reward_facts *,
+		    int64_t now);
+enum conv_revoke conv_revoke_plan(enum outbox_state grant, int64_t attempts,
+		    int outcome_unknown);
+const char	*outbox_state_name(enum outbox_state);
+int		 outbox_state_parse(const char *, enum outbox_state *);
 enum conv_kind	 conv_kind(const struct conf *, const char *type);
 struct conv_verdict conv_decide(const struct conv_facts *);
 int		 conv_reward_due(struct ref_pos, int64_t converted_at,

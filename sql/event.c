@@ -159,8 +159,9 @@ event_fn(struct db *db, void *arg)
 	enum db_rc		 rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "l", "webhook", in->id,
-	    in->body_sha256, in->type, in->user_id, in->order_id, a->now);
+	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "lmSS", "webhook", in->id,
+	    in->body_sha256, in->type, in->user_id, in->order_id, a->now,
+	    in->amount, in->currency, in->payment_fp);
 	if (rc == DB_DUP) {
 		char	 hash[65], outcome[32];
 
