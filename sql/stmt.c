@@ -255,6 +255,14 @@ static const char *const stmts[STMT__MAX] = {
 	    "SELECT COUNT(*) FROM inbound_events e JOIN payment_fingerprints p "
 	    "ON p.fingerprint = e.payment_fp WHERE e.source = 'webhook' "
 	    "AND e.event_id = ? AND p.user_id = ?",
+	/*
+	 * The row a signup writes before it counts its referrer's (or its
+	 * IP's) last hour: what orders concurrent signups (007).
+	 */
+	[STMT_SIGNUP_COUNT] =
+	    "INSERT INTO signup_counters (scope, subject, signups, last_at) "
+	    "VALUES (?, ?, 1, FROM_UNIXTIME(?)) ON DUPLICATE KEY UPDATE "
+	    "signups = signups + 1, last_at = VALUES(last_at)",
 	/* The console's read queries (console.c). */
 #define CON_REFERRER_COUNTS \
 	    "COALESCE((SELECT SUM(k.clicks) FROM click_counts k " \
