@@ -26,6 +26,7 @@ static const char *const reason_names[CR__MAX] = {
 	[CR_NOT_CONVERTING_ORDER] = "not_converting_order",
 	[CR_PAYMENT_MATCH] = "payment_match",
 	[CR_REFUNDED] = "refunded",
+	[CR_PARTIAL_REFUND] = "partial_refund",
 	[CR_ALREADY_PENDING] = "already_pending",
 	[CR_ALREADY_CONVERTED] = "already_converted",
 	[CR_ALREADY_REWARDED] = "already_rewarded",
@@ -59,6 +60,13 @@ conv_kind(const struct conf *c, const char *type)
 	return CONV_OTHER;
 }
 
+/* Returns 1 if two currency codes are given and equal. */
+static int
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
 /* An ignored outcome for a referral the event cannot move from "at". */
 static void
 already(struct conv_verdict *v, struct ref_pos at)
@@ -67,7 +75,10 @@ already(struct conv_verdict *v, struct ref_pos at)
 	v->reason = (enum conv_reason)(CR_ALREADY_PENDING + at.status);
 }
 
-/* A refund of the converting order voids the referral. */
+/*
+ * A refund of the converting order voids the referral; a partial one (of
+ * less than the order, in its currency) is recorded and changes nothing.
+ */
 static void
 decide_refund(const struct conv_facts *f, struct conv_verdict *v)
 {
@@ -82,6 +93,12 @@ decide_refund(const struct conv_facts *f, struct conv_verdict *v)
 	step = fsm_next(f->at, RE_REFUND);
 	if (step.rc != FSM_OK) {
 		already(v, f->at);
+		return;
+	}
+	if (f->order_amount >= 0 && same(f->currency, f->order_currency) &&
+	    f->amount < f->order_amount) {
+		v->outcome = OUT_IGNORED;
+		v->reason = CR_PARTIAL_REFUND;
 		return;
 	}
 	v->outcome = OUT_VOIDED;
@@ -99,7 +116,9 @@ decide_order(const struct conv_facts *f, struct conv_verdict *v)
 {
 	struct fsm_step	 step, then;
 
-	if (f->amount < f->min_amount) {
+	/* Amounts in two currencies do not compare: no minimum, no order. */
+	if (!same(f->currency, f->min_currency) ||
+	    f->amount < f->min_amount) {
 		v->outcome = OUT_BELOW_MINIMUM;
 		return;
 	}

@@ -244,6 +244,7 @@ enum conv_reason {
 	CR_NOT_CONVERTING_ORDER, /* a refund of another order */
 	CR_PAYMENT_MATCH,
 	CR_REFUNDED,
+	CR_PARTIAL_REFUND,	/* recorded; only a full refund voids */
 	CR_ALREADY_PENDING,	/* CR_ALREADY_* follow enum ref_state */
 	CR_ALREADY_CONVERTED,
 	CR_ALREADY_REWARDED,
@@ -268,7 +269,12 @@ enum conv_reward {
 struct conv_facts {
 	enum conv_kind	 kind;
 	int64_t		 amount;	/* minor units */
+	const char	*currency;	/* the event's */
 	int64_t		 min_amount;	/* min_order_amount */
+	const char	*min_currency;	/* what min_order_amount is in */
+	int64_t		 order_amount;	/* of the converting order, for a
+					   refund; -1: not known */
+	char		 order_currency[4];
 	long		 hold_days;
 	int64_t		 referral_id;	/* 0: no referral */
 	struct ref_pos	 at;		/* the referral's state */

@@ -85,6 +85,7 @@ enum stmt {
 	STMT_FLAGGED_GET_LOCK,
 	STMT_EVENT_PAYFP_MATCH,
 	STMT_SIGNUP_COUNT,
+	STMT_EVENT_ORDER_AMOUNT,
 	STMT_CON_TOP,
 	STMT_CON_FIND,
 	STMT_CON_REFERRALS,
@@ -260,6 +261,7 @@ struct event_in {
 	int64_t		 amount;		/* minor units */
 	char		 currency[4];
 	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
+	char		 occurred_at[64];	/* RFC 3339, as sent; "" if none */
 	char		 body_sha256[65];
 };
 

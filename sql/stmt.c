@@ -115,8 +115,9 @@ static const char *const stmts[STMT__MAX] = {
 	    "VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?)",
 	[STMT_EVENT_INSERT] =
 	    "INSERT INTO inbound_events (source, event_id, body_sha256, type, "
-	    "user_id, order_id, received_at, amount, currency, payment_fp) "
-	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, ?)",
+	    "user_id, order_id, received_at, amount, currency, payment_fp, "
+	    "occurred_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?)",
 	[STMT_EVENT_GET] =
 	    "SELECT body_sha256, outcome, referral_id FROM inbound_events "
 	    "WHERE source = ? AND event_id = ?",
@@ -263,6 +264,10 @@ static const char *const stmts[STMT__MAX] = {
 	    "INSERT INTO signup_counters (scope, subject, signups, last_at) "
 	    "VALUES (?, ?, 1, FROM_UNIXTIME(?)) ON DUPLICATE KEY UPDATE "
 	    "signups = signups + 1, last_at = VALUES(last_at)",
+	/* The amount of a converting order, for a refund (-1: not kept). */
+	[STMT_EVENT_ORDER_AMOUNT] =
+	    "SELECT COALESCE(ROUND(amount * 100), -1), COALESCE(currency, '') "
+	    "FROM inbound_events WHERE source = 'webhook' AND event_id = ?",
 	/* The console's read queries (console.c). */
 #define CON_REFERRER_COUNTS \
 	    "COALESCE((SELECT SUM(k.clicks) FROM click_counts k " \

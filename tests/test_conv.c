@@ -26,6 +26,10 @@ order(enum ref_state st, enum ref_review rv)
 	f.kind = CONV_ORDER;
 	f.amount = 2500;
 	f.min_amount = 1000;
+	f.currency = "USD";
+	f.min_currency = "USD";
+	f.order_amount = -1;
+	memcpy(f.order_currency, "USD", 4);
 	f.referral_id = REF;
 	f.at.status = st;
 	f.at.review = rv;
@@ -265,6 +269,77 @@ test_refund_each_state(void **state)
 	assert_int_equal(v.referral_id, 0);
 }
 
+/*
+ * An order in a currency that is not min_order_amount's is below the
+ * minimum, whatever its amount (amounts in two currencies do not compare).
+ */
+static void
+test_currency_minimum(void **state)
+{
+	static const char *const other[] = { "EUR", "usd", "", NULL };
+	struct conv_facts	 f;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		f = order(RS_PENDING, RV_NONE);
+		f.amount = 1000000;
+		f.currency = other[i];
+		assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+		f.min_amount = 0;
+		assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+	}
+	f = order(RS_PENDING, RV_NONE);
+	f.min_currency = NULL;
+	assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+	f = order(RS_PENDING, RV_NONE);
+	assert_int_equal(conv_decide(&f).outcome, OUT_CONVERTED);
+}
+
+/*
+ * A refund of less than the converting order (same currency) is
+ * recorded and voids nothing; the whole amount, more, an unknown order
+ * amount or another currency void as before.
+ */
+static void
+test_partial_refund(void **state)
+{
+	static const struct {
+		int64_t		 refund, order;
+		const char	*cur;
+		enum outcome	 want;
+	} tc[] = {
+		{ 1000, 2500, "USD", OUT_IGNORED },
+		{ 2499, 2500, "USD", OUT_IGNORED },
+		{ 2500, 2500, "USD", OUT_VOIDED },
+		{ 3000, 2500, "USD", OUT_VOIDED },
+		{ 1000, -1, "USD", OUT_VOIDED },	/* stored before 006 */
+		{ 1000, 2500, "EUR", OUT_VOIDED },
+	};
+	struct conv_facts	 f;
+	struct conv_verdict	 v;
+	size_t			 i;
+	int			 st;
+
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++)
+		for (st = RS_CONVERTED; st <= RS_REWARDED; st++) {
+			f = order(st, RV_NONE);
+			f.kind = CONV_REFUND;
+			f.amount = tc[i].refund;
+			f.order_amount = tc[i].order;
+			f.currency = tc[i].cur;
+			v = conv_decide(&f);
+			assert_int_equal(v.outcome, tc[i].want);
+			if (tc[i].want == OUT_IGNORED) {
+				assert_int_equal(v.reason, CR_PARTIAL_REFUND);
+				assert_int_equal(v.event, RE__MAX);
+				assert_int_equal(v.next.status, st);
+			} else
+				assert_int_equal(v.event, RE_REFUND);
+		}
+	assert_string_equal(conv_reason_name(CR_PARTIAL_REFUND),
+	    "partial_refund");
+}
+
 /* Due: converted, not held, and the hold over (boundary inclusive). */
 static void
 test_reward_due(void **state)
@@ -317,7 +392,7 @@ test_names(void **state)
 	};
 	static const char *const rn[CR__MAX] = {
 		"", "type_not_qualifying", "order_refunded",
-		"not_converting_order", "payment_match", "refunded",
+		"not_converting_order", "payment_match", "refunded", "partial_refund",
 		"already_pending", "already_converted", "already_rewarded",
 		"already_voided",
 	};
@@ -447,6 +522,8 @@ main(void)
 		cmocka_unit_test(test_parties),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_reward_decide),
+		cmocka_unit_test(test_currency_minimum),
+		cmocka_unit_test(test_partial_refund),
 		cmocka_unit_test(test_revoke_plan),
 	};
 

@@ -179,6 +179,27 @@ is "flagged referrer: 2.5 s later nothing was sent (the dispatcher's due scan ho
     "$(sql "SELECT COUNT(*) FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id WHERE w.referral_id = $RF") $(status_of "$RF")" \
     "0 converted"
 
+# --- the order's amount, currency and time are kept; partial refunds ------------
+G=$(uid 270)
+referrer 270; CG=$RCODE
+UG=$(uid 271)
+signup "{\"user_id\":$UG,\"code\":\"$CG\"}"
+RG=$(j .referral.id)
+event "$(ev_json "ev-$UBASE-g0" "$UG" "o-$UBASE-g1" 500.00 | sed 's/"USD"/"EUR"/')"
+is "an order in a currency with no minimum: below_minimum, whatever the amount" \
+    "$ST $(j .outcome) $(status_of "$RG")" "200 below_minimum pending"
+event "$(ev_json "ev-$UBASE-g1" "$UG" "o-$UBASE-g1" 25.00)"
+is "the USD order converts" "$ST $(j .outcome) $(status_of "$RG")" "200 converted rewarded"
+is "the event keeps the order's amount, currency and time" \
+    "$(sql "SELECT CONCAT(amount, ' ', currency, ' ', occurred_at IS NOT NULL) FROM inbound_events WHERE event_id = 'ev-$UBASE-g1'")" \
+    "25.00 USD 1"
+event "$(ev_json "ev-$UBASE-g2" "$UG" "o-$UBASE-g1" 10.00 order.refunded)"
+is "a partial refund (10.00 of 25.00): recorded, ignored, the referral stays rewarded" \
+    "$ST $(j .outcome) $(status_of "$RG") $(sql "SELECT CONCAT(amount, ' ', outcome) FROM inbound_events WHERE event_id = 'ev-$UBASE-g2'")" \
+    "200 ignored rewarded 10.00 ignored"
+event "$(ev_json "ev-$UBASE-g3" "$UG" "o-$UBASE-g1" 25.00 order.refunded)"
+is "the full refund voids it" "$ST $(j .outcome) $(status_of "$RG")" "200 voided voided"
+
 api GET "/v1/referrers/$A/stats"
 is "stats after the voids still add up" \
     "$(j '[.signups, .pending, .rewarded, .voided] | join(" ")') $(j '.pending + .converted + .rewarded + .voided == .signups')" \
