@@ -534,6 +534,7 @@ struct conf {
 	long	 dispatch_backoff_max_ms; /* ... up to this */
 	char	 dispatch_log_file[CONF_STR];
 	char	 dispatch_pid_file[CONF_STR];
+	long	 outbox_retention_days;	/* delivered outbox rows kept */
 	/* console */
 	long	 console_refresh_ms;
 	/* where each key came from, for messages (conf_parse) */
@@ -624,6 +625,7 @@ enum conf_keyid {
 	CK_DISPATCH_BACKOFF_MAX_MS,
 	CK_DISPATCH_LOG_FILE,
 	CK_DISPATCH_PID_FILE,
+	CK_OUTBOX_RETENTION_DAYS,
 	CK_CONSOLE_REFRESH_MS,
 	CK__MAX
 };

@@ -96,6 +96,7 @@ struct dispatcher {
 	int		 daemon;	/* stderr is the log */
 	int64_t		 next_claim;	/* monotonic ms */
 	int64_t		 next_reward;
+	int64_t		 next_purge;	/* wall seconds: db_outbox_purge */
 	int64_t		 next_settle;
 	int64_t		 first_done;	/* when the oldest unsaved outcome came */
 	int64_t		 next_metrics;
@@ -598,6 +599,16 @@ reward_worker(struct dispatcher *d)
 			d->n.db_errors++;
 			d->db_ok = 0;
 			return;
+		}
+	}
+	/* Delivered rows past retention: one bounded batch a minute. */
+	if (now >= d->next_purge) {
+		d->next_purge = now + 60;
+		if (db_outbox_purge(d->db, now, &n) != DB_OK)
+			d->n.db_errors++;
+		else if (n > 0) {
+			log_stamp(d->log);
+			fprintf(d->log, "purged delivered=%zu\n", n);
 		}
 	}
 }

@@ -29,4 +29,5 @@ dist_migrations_DATA = sql/migrations/001_initial.sql \
 	sql/migrations/005_outbox_order.sql \
 	sql/migrations/006_event_payment.sql \
 	sql/migrations/007_signup_counters.sql \
-	sql/migrations/008_event_time.sql
+	sql/migrations/008_event_time.sql \
+	sql/migrations/009_outbox_purge.sql

@@ -17,6 +17,7 @@
 #define MAX_PAYLOAD	4096	/* an outbox payload we generated */
 #define CLAIM_CHUNK	12	/* ids in STMT_OUTBOX_CLAIM_MARK_N */
 #define SETTLE_CHUNK	13	/* ids in STMT_OUTBOX_{HELD,DELIVERED}_N */
+#define PURGE_BATCH	500	/* rows deleted per purge transaction */
 
 _Static_assert(CLAIM_CHUNK + 4 <= DB_MAX_PARAMS, "claim chunk");
 _Static_assert(SETTLE_CHUNK + 3 <= DB_MAX_PARAMS, "settle chunk");
@@ -323,6 +324,41 @@ db_outbox_requeue(struct db *db, int64_t id, const char *operator,
 			      NULL };
 
 	return outbox_mark(db, &a);
+}
+
+struct purge_arg {
+	int64_t		 before;
+	size_t		*n;
+};
+
+static enum db_rc
+purge_fn(struct db *db, void *arg)
+{
+	struct purge_arg *a = arg;
+	enum db_rc	 rc;
+
+	if ((rc = db_exec(db, STMT_OUTBOX_PURGE, "ll", a->before,
+	    (int64_t)PURGE_BATCH)) != DB_OK)
+		return rc;
+	*a->n = (size_t)db_affected(db, STMT_OUTBOX_PURGE);
+	return DB_OK;
+}
+
+/*
+ * Deletes up to PURGE_BATCH delivered rows older than
+ * outbox_retention_days, oldest first, in one short transaction: a
+ * bounded amount of work per call (call again while *n is the batch).
+ * A revocation whose grant's row is gone is claimable (delivered before).
+ * Returns DB_OK (*n rows deleted), DB_ERR or DB_UNAVAILABLE.
+ */
+enum db_rc
+db_outbox_purge(struct db *db, int64_t now, size_t *n)
+{
+	struct purge_arg a = { .n = n };
+
+	*n = 0;
+	a.before = now - (int64_t)db->conf->outbox_retention_days * CONV_DAY;
+	return db_txn(db, purge_fn, &a);
 }
 
 struct counts_arg {

@@ -86,6 +86,7 @@ enum stmt {
 	STMT_EVENT_PAYFP_MATCH,
 	STMT_SIGNUP_COUNT,
 	STMT_EVENT_ORDER_AMOUNT,
+	STMT_OUTBOX_PURGE,
 	STMT_CON_TOP,
 	STMT_CON_FIND,
 	STMT_CON_REFERRALS,
@@ -449,6 +450,7 @@ enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
 enum db_rc	 db_outbox_counts(struct db *, int64_t now,
 		    struct outbox_counts *);
 void		 outbox_rows_free(struct outbox_row *, size_t);
+enum db_rc	 db_outbox_purge(struct db *, int64_t now, size_t *n);
 int		 reward_payload(char *buf, size_t sz, const char *event,
 		    int64_t reward, int64_t referral, int64_t user,
 		    const char *role, const struct reward_def *,

@@ -225,15 +225,20 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE id = ? AND status = 'dead' AND NOT (event = 'reward.issued' "
 	    "AND EXISTS (SELECT 1 FROM referral_rewards w "
 	    "WHERE w.id = outbox.reward_id AND w.status = 'revoked'))",
+	/*
+	 * Each count a range of an index (ix_outbox_due, ix_outbox_lease,
+	 * ix_outbox_purge): no scan of the whole outbox per scrape, and the
+	 * delivered range is bounded by outbox_retention_days.
+	 */
 	[STMT_OUTBOX_COUNTS] =
-	    "SELECT COALESCE(SUM(status = 'pending'), 0), "
-	    "COALESCE(SUM(status = 'pending' AND "
-	    "next_attempt_at <= FROM_UNIXTIME(?)), 0), "
-	    "COALESCE(SUM(status = 'inflight'), 0), "
-	    "COALESCE(SUM(status = 'delivered'), 0), "
-	    "COALESCE(SUM(status = 'dead'), 0), "
-	    "COALESCE(SUM(status = 'delivered' AND "
-	    "delivered_at >= DATE(FROM_UNIXTIME(?))), 0) FROM outbox",
+	    "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND "
+	    "next_attempt_at <= FROM_UNIXTIME(?)), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'inflight'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'delivered'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'dead'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'delivered' AND "
+	    "delivered_at >= DATE(FROM_UNIXTIME(?)))",
 	/* Voiding a rewarded referral: its grant's row, read to decide. */
 	[STMT_OUTBOX_GRANT_LOCK] =
 	    "SELECT id, status, attempts, last_status IS NULL FROM outbox "
@@ -268,6 +273,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_EVENT_ORDER_AMOUNT] =
 	    "SELECT COALESCE(ROUND(amount * 100), -1), COALESCE(currency, '') "
 	    "FROM inbound_events WHERE source = 'webhook' AND event_id = ?",
+	/* Delivered rows past retention, oldest first, a batch at a time. */
+	[STMT_OUTBOX_PURGE] =
+	    "DELETE FROM outbox WHERE status = 'delivered' "
+	    "AND delivered_at < FROM_UNIXTIME(?) ORDER BY delivered_at LIMIT ?",
 	/* The console's read queries (console.c). */
 #define CON_REFERRER_COUNTS \
 	    "COALESCE((SELECT SUM(k.clicks) FROM click_counts k " \

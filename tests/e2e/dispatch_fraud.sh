@@ -5,7 +5,8 @@
 # payment fingerprint the referrer used during the hold is voided (rule
 # payment_match) and sends nothing; one whose referrer was flagged during
 # the hold is held (rule flagged_referrer) and sends nothing until an
-# operator approves it; a clean one is rewarded.
+# operator approves it; a clean one is rewarded.  Then the outbox purge
+# of delivered rows older than outbox_retention_days.
 . "$(dirname "$0")/dispatch_lib.sh"
 
 scratch_db
@@ -53,4 +54,13 @@ once "$HOLD"
 is "and its rewards are delivered" \
     "$(sql "SELECT COUNT(*) FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id WHERE w.referral_id = $r2 AND o.status = 'delivered'")" 2
 audit
+
+# --- the outbox purge (issue 12 item 8): delivered rows past retention
+sql "UPDATE outbox o JOIN referral_rewards w ON w.id = o.reward_id SET o.delivered_at = UTC_TIMESTAMP() - INTERVAL 31 DAY WHERE w.referral_id = $r3"
+sql "UPDATE outbox o JOIN referral_rewards w ON w.id = o.reward_id SET o.delivered_at = UTC_TIMESTAMP() - INTERVAL 29 DAY WHERE w.referral_id = $r2"
+once "$HOLD"
+is "purge: delivered rows older than outbox_retention_days (30) are deleted, younger ones kept" \
+    "$(sent $r3) $(sent $r2)" "0 2"
+grep -q 'purged delivered=2' "$T/dispatch.log"
+ok $? "purge: the dispatcher logs what it purged"
 done_testing
