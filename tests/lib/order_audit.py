@@ -14,11 +14,16 @@ import json
 import sys
 
 
-def main(paths):
+def audit(paths):
+    """Returns {"grants", "revocations", "bad": [text...]} over the logs."""
     applied = {}            # key -> time first applied
     revokes = []            # (arrival, key) of every revoke- request
     for p in paths:
-        with open(p, errors="replace") as f:
+        try:
+            f = open(p, errors="replace")
+        except FileNotFoundError:
+            continue
+        with f:
             for line in f:
                 try:
                     r = json.loads(line)
@@ -39,12 +44,18 @@ def main(paths):
         if g not in applied or applied[g] > arrival + 0.002:
             bad.append(f"{k} at {arrival:.3f}, {g} "
                        f"{'at %.3f' % applied[g] if g in applied else 'never'}")
-    grants = sum(1 for k in applied if k.startswith("reward-"))
-    revs = sum(1 for k in applied if k.startswith("revoke-"))
-    print(f"grants={grants} revocations={revs} out_of_order={len(bad)}")
-    for b in bad[:10]:
+    return {"grants": sum(1 for k in applied if k.startswith("reward-")),
+            "revocations": sum(1 for k in applied if k.startswith("revoke-")),
+            "bad": bad}
+
+
+def main(paths):
+    r = audit(paths)
+    print(f"grants={r['grants']} revocations={r['revocations']} "
+          f"out_of_order={len(r['bad'])}")
+    for b in r["bad"][:10]:
         print(b)
-    return 1 if bad else 0
+    return 1 if r["bad"] else 0
 
 
 if __name__ == "__main__":
