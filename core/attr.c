@@ -124,9 +124,11 @@ static const struct rule_def rules[RULE__MAX] = {
 	    "referrer_velocity", FRAUD_HOLD, referrer_velocity },
 	[RULE_IP_VELOCITY] = { RULE_IP_VELOCITY, "ip_velocity", FRAUD_HOLD,
 	    ip_velocity },
-	/* Decided at conversion by conv_decide(). */
+	/* Decided by conv_decide() and conv_reward_decide(). */
 	[RULE_PAYMENT_MATCH] = { RULE_PAYMENT_MATCH, "payment_match",
 	    FRAUD_VOID, NULL },
+	[RULE_FLAGGED_REFERRER] = { RULE_FLAGGED_REFERRER,
+	    "flagged_referrer", FRAUD_HOLD, NULL },
 	[RULE_MANUAL] = { RULE_MANUAL, "manual", FRAUD_NONE, NULL },
 };
 _Static_assert(sizeof(rules) / sizeof(rules[0]) == RULE__MAX, "rules");

@@ -102,6 +102,7 @@ const struct conf_key conf_keys[CK__MAX] = {
 	    DISPATCH_BACKOFF_MAX_MS),
 	STR(CK_DISPATCH_LOG_FILE, dispatch_log_file),
 	STR(CK_DISPATCH_PID_FILE, dispatch_pid_file),
+	NUM(CK_OUTBOX_RETENTION_DAYS, outbox_retention_days, 1, 36500),
 	NUM(CK_CONSOLE_REFRESH_MS, console_refresh_ms, 100, 3600000),
 };
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CK__MAX,
@@ -193,6 +194,7 @@ conf_defaults(struct conf *c)
 	c->dispatch_poll_ms = 200;
 	c->dispatch_backoff_ms = 1000;
 	c->dispatch_backoff_max_ms = DISPATCH_BACKOFF_MAX_MS;
+	c->outbox_retention_days = 30;
 	c->console_refresh_ms = 2000;
 	copy_str(c->landing_url, sizeof(c->landing_url),
 	    "http://127.0.0.1:8080/");

@@ -26,6 +26,7 @@ static const char *const reason_names[CR__MAX] = {
 	[CR_NOT_CONVERTING_ORDER] = "not_converting_order",
 	[CR_PAYMENT_MATCH] = "payment_match",
 	[CR_REFUNDED] = "refunded",
+	[CR_PARTIAL_REFUND] = "partial_refund",
 	[CR_ALREADY_PENDING] = "already_pending",
 	[CR_ALREADY_CONVERTED] = "already_converted",
 	[CR_ALREADY_REWARDED] = "already_rewarded",
@@ -59,6 +60,13 @@ conv_kind(const struct conf *c, const char *type)
 	return CONV_OTHER;
 }
 
+/* Returns 1 if two currency codes are given and equal. */
+static int
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
 /* An ignored outcome for a referral the event cannot move from "at". */
 static void
 already(struct conv_verdict *v, struct ref_pos at)
@@ -67,7 +75,10 @@ already(struct conv_verdict *v, struct ref_pos at)
 	v->reason = (enum conv_reason)(CR_ALREADY_PENDING + at.status);
 }
 
-/* A refund of the converting order voids the referral. */
+/*
+ * A refund of the converting order voids the referral; a partial one (of
+ * less than the order, in its currency) is recorded and changes nothing.
+ */
 static void
 decide_refund(const struct conv_facts *f, struct conv_verdict *v)
 {
@@ -82,6 +93,12 @@ decide_refund(const struct conv_facts *f, struct conv_verdict *v)
 	step = fsm_next(f->at, RE_REFUND);
 	if (step.rc != FSM_OK) {
 		already(v, f->at);
+		return;
+	}
+	if (f->order_amount >= 0 && same(f->currency, f->order_currency) &&
+	    f->amount < f->order_amount) {
+		v->outcome = OUT_IGNORED;
+		v->reason = CR_PARTIAL_REFUND;
 		return;
 	}
 	v->outcome = OUT_VOIDED;
@@ -99,7 +116,9 @@ decide_order(const struct conv_facts *f, struct conv_verdict *v)
 {
 	struct fsm_step	 step, then;
 
-	if (f->amount < f->min_amount) {
+	/* Amounts in two currencies do not compare: no minimum, no order. */
+	if (!same(f->currency, f->min_currency) ||
+	    f->amount < f->min_amount) {
 		v->outcome = OUT_BELOW_MINIMUM;
 		return;
 	}
@@ -192,6 +211,109 @@ conv_reward_due(struct ref_pos at, int64_t converted_at, long hold_days,
 {
 	return fsm_can(at, RE_REWARD) &&
 	    converted_at <= conv_hold_cutoff(hold_days, now);
+}
+
+/*
+ * Decides what happens to a referral when its rewards would go out: a
+ * referrer flagged since attribution holds it for review (unless an
+ * operator already approved it), an order paid with a fingerprint the
+ * referrer used (seen during the hold period too) voids it, and
+ * otherwise a due referral is rewarded.
+ */
+struct conv_reward_verdict
+conv_reward_decide(const struct conv_reward_facts *f, int64_t now)
+{
+	struct conv_reward_verdict v = { CONV_ACT_NONE, RULE_NONE, f->at };
+	struct fsm_step	 step;
+
+	if (!conv_reward_due(f->at, f->converted_at, f->hold_days, now))
+		return v;
+	if (f->payment_match) {
+		step = fsm_next(f->at, RE_VOID);
+		if (step.rc == FSM_OK) {
+			v.act = CONV_ACT_VOID;
+			v.rule = RULE_PAYMENT_MATCH;
+			v.next = step.next;
+		}
+		return v;
+	}
+	if (f->referrer_flagged && f->at.review != RV_APPROVED) {
+		step = fsm_next(f->at, RE_HOLD);
+		if (step.rc == FSM_OK) {
+			v.act = CONV_ACT_HOLD;
+			v.rule = RULE_FLAGGED_REFERRER;
+			v.next = step.next;
+		}
+		return v;
+	}
+	step = fsm_next(f->at, RE_REWARD);
+	if (step.rc == FSM_OK && (step.actions & FSM_A_REWARD)) {
+		v.act = CONV_ACT_REWARD;
+		v.next = step.next;
+	}
+	return v;
+}
+
+/*
+ * Decides what voiding a rewarded referral does with one reward, from
+ * the state of its grant's outbox row: a grant never attempted, or whose
+ * attempts all had an answer that was not 2xx, is cancelled and never
+ * sent (nothing to revoke); one in flight, or whose last attempt has no
+ * known outcome (timeout: it may have arrived), gets a revocation that
+ * waits for it; a delivered grant (or one purged after delivery) is
+ * revoked; a dead or cancelled one needs nothing.
+ */
+enum conv_revoke
+conv_revoke_plan(enum outbox_state grant, int64_t attempts,
+    int outcome_unknown)
+{
+	switch (grant) {
+	case OB_PENDING:
+		return attempts > 0 && outcome_unknown ? CONV_REVOKE_AFTER :
+		    CONV_REVOKE_CANCEL;
+	case OB_INFLIGHT:
+		return CONV_REVOKE_AFTER;
+	case OB_GONE:
+	case OB_DELIVERED:
+		return CONV_REVOKE_NOW;
+	default:
+		return CONV_REVOKE_NONE;
+	}
+}
+
+static const char *const outbox_state_names[OB__MAX] = {
+	[OB_GONE] = "gone",
+	[OB_PENDING] = "pending",
+	[OB_INFLIGHT] = "inflight",
+	[OB_DELIVERED] = "delivered",
+	[OB_DEAD] = "dead",
+	[OB_CANCELLED] = "cancelled",
+};
+_Static_assert(sizeof(outbox_state_names) / sizeof(outbox_state_names[0]) ==
+    OB__MAX, "outbox states");
+
+/* Returns the database name of an outbox state, or "unknown". */
+const char *
+outbox_state_name(enum outbox_state s)
+{
+	return (unsigned int)s < OB__MAX ? outbox_state_names[s] : "unknown";
+}
+
+/*
+ * Parses an outbox status as stored.  Returns 0 and sets *s, or -1 if
+ * "str" names no state.
+ */
+int
+outbox_state_parse(const char *str, enum outbox_state *s)
+{
+	int	 i;
+
+	for (i = OB_PENDING; str != NULL && i < OB__MAX; i++)
+		if (strcmp(str, outbox_state_names[i]) == 0) {
+			*s = (enum outbox_state)i;
+			return 0;
+		}
+	return -1;
 }
 
 /*

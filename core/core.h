@@ -144,7 +144,8 @@ enum rule {
 	RULE_DISPOSABLE_EMAIL,	/* hold */
 	RULE_REFERRER_VELOCITY,	/* hold */
 	RULE_IP_VELOCITY,	/* hold */
-	RULE_PAYMENT_MATCH,	/* void at reward time */
+	RULE_PAYMENT_MATCH,	/* void at conversion and at reward time */
+	RULE_FLAGGED_REFERRER,	/* hold at reward time */
 	RULE_MANUAL,		/* ops action */
 	RULE__MAX
 };
@@ -243,6 +244,7 @@ enum conv_reason {
 	CR_NOT_CONVERTING_ORDER, /* a refund of another order */
 	CR_PAYMENT_MATCH,
 	CR_REFUNDED,
+	CR_PARTIAL_REFUND,	/* recorded; only a full refund voids */
 	CR_ALREADY_PENDING,	/* CR_ALREADY_* follow enum ref_state */
 	CR_ALREADY_CONVERTED,
 	CR_ALREADY_REWARDED,
@@ -267,7 +269,12 @@ enum conv_reward {
 struct conv_facts {
 	enum conv_kind	 kind;
 	int64_t		 amount;	/* minor units */
+	const char	*currency;	/* the event's */
 	int64_t		 min_amount;	/* min_order_amount */
+	const char	*min_currency;	/* what min_order_amount is in */
+	int64_t		 order_amount;	/* of the converting order, for a
+					   refund; -1: not known */
+	char		 order_currency[4];
 	long		 hold_days;
 	int64_t		 referral_id;	/* 0: no referral */
 	struct ref_pos	 at;		/* the referral's state */
@@ -303,7 +310,61 @@ struct conv_party {
 	const struct reward_def	*def;	/* into the conf */
 };
 
+/*
+ * What happens at reward time (SPEC 7 and 10): the facts read with the
+ * referral row locked, and the verdict.
+ */
+struct conv_reward_facts {
+	struct ref_pos	 at;
+	int64_t		 converted_at;
+	long		 hold_days;
+	int		 referrer_flagged; /* flagged_users has the referrer */
+	int		 payment_match;	/* the converting order was paid with
+					   a fingerprint the referrer used */
+};
+
+enum conv_reward_act {
+	CONV_ACT_NONE,		/* not due, held, or done */
+	CONV_ACT_REWARD,	/* converted -> rewarded, rewards issued */
+	CONV_ACT_HOLD,		/* held for review by "rule" */
+	CONV_ACT_VOID,		/* voided by "rule" */
+	CONV_ACT__MAX
+};
+
+struct conv_reward_verdict {
+	enum conv_reward_act act;
+	enum rule	 rule;		/* of HOLD and VOID, else RULE_NONE */
+	struct ref_pos	 next;
+};
+
+/* Where an outbox row is (the outbox.status column). */
+enum outbox_state {
+	OB_GONE,		/* no row: purged after delivery */
+	OB_PENDING,
+	OB_INFLIGHT,
+	OB_DELIVERED,
+	OB_DEAD,
+	OB_CANCELLED,
+	OB__MAX
+};
+
+/* What voiding a rewarded referral does with each reward (SPEC 13). */
+enum conv_revoke {
+	CONV_REVOKE_NOW,	/* the grant was delivered: revoke */
+	CONV_REVOKE_AFTER,	/* the grant may be delivered yet: a
+				   revocation that waits for it */
+	CONV_REVOKE_CANCEL,	/* the grant was never sent: cancel it */
+	CONV_REVOKE_NONE,	/* the grant is dead or cancelled */
+	CONV_REVOKE__MAX
+};
+
 /* conv.c */
+struct conv_reward_verdict conv_reward_decide(const struct conv_reward_facts *,
+		    int64_t now);
+enum conv_revoke conv_revoke_plan(enum outbox_state grant, int64_t attempts,
+		    int outcome_unknown);
+const char	*outbox_state_name(enum outbox_state);
+int		 outbox_state_parse(const char *, enum outbox_state *);
 enum conv_kind	 conv_kind(const struct conf *, const char *type);
 struct conv_verdict conv_decide(const struct conv_facts *);
 int		 conv_reward_due(struct ref_pos, int64_t converted_at,
@@ -553,6 +614,7 @@ struct conf {
 	long	 dispatch_backoff_max_ms; /* ... up to this */
 	char	 dispatch_log_file[CONF_STR];
 	char	 dispatch_pid_file[CONF_STR];
+	long	 outbox_retention_days;	/* delivered outbox rows kept */
 	/* console */
 	long	 console_refresh_ms;
 	/* where each key came from, for messages (conf_parse) */
@@ -645,6 +707,7 @@ enum conf_keyid {
 	CK_DISPATCH_BACKOFF_MAX_MS,
 	CK_DISPATCH_LOG_FILE,
 	CK_DISPATCH_PID_FILE,
+	CK_OUTBOX_RETENTION_DAYS,
 	CK_CONSOLE_REFRESH_MS,
 	CK__MAX
 };

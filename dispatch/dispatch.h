@@ -86,6 +86,7 @@ struct dispatcher {
 	int		 daemon;	/* stderr is the log */
 	int64_t		 next_claim;	/* monotonic ms */
 	int64_t		 next_reward;
+	int64_t		 next_purge;	/* wall seconds: db_outbox_purge */
 	int64_t		 next_settle;
 	int64_t		 first_done;	/* when the oldest unsaved outcome came */
 	int64_t		 next_metrics;

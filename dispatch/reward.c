@@ -46,4 +46,12 @@ reward_worker(struct dispatcher *d)
 			return;
 		}
 	}
+	/* Delivered rows past retention: one bounded batch a minute. */
+	if (now >= d->next_purge) {
+		d->next_purge = now + 60;
+		if (db_outbox_purge(d->db, now, &n) != DB_OK)
+			d->n.db_errors++;
+		else if (n > 0)
+			dispatch_note(d, "purged delivered=%zu", n);
+	}
 }

@@ -60,7 +60,7 @@ static const struct field event_fields[] = {
 	{ "order_id", FT_STR, 1, IN(event.ev.order_id), DB_STR },
 	{ "amount", FT_MONEY, 1, IN(event.ev.amount), 32 },
 	{ "currency", FT_CURRENCY, 1, IN(event.ev.currency), 3 },
-	{ "occurred_at", FT_TIME, 1, IN(event.occurred_at), 63 },
+	{ "occurred_at", FT_TIME, 1, IN(event.ev.occurred_at), 63 },
 	{ "payment_fingerprint", FT_STR, 0, IN(event.ev.payment_fp), DB_STR },
 };
 

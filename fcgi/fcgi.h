@@ -165,10 +165,9 @@ struct in_signup {
 	char		 device[MAX_FIELD + 1];		/* "" if none */
 };
 
-/* An event body: what db_event_apply takes, and the time it happened. */
+/* An event body: what db_event_apply takes (occurred_at included). */
 struct in_event {
 	struct event_in	 ev;
-	char		 occurred_at[64];	/* validated, not stored */
 };
 
 struct in_void {

@@ -466,6 +466,16 @@ referral_json(const struct referral_row *r)
 			add(d, "last_error", j_str_or_null(x->last_error));
 		}
 		add(w, "delivery", d);
+		/* The revocation's own delivery, or null: none was sent. */
+		add(w, "revoked_at", j_time(x->revoked_at));
+		d = NULL;
+		if (x->rv_delivery[0] != '\0' &&
+		    (d = json_object_new_object()) != NULL) {
+			add(d, "status", j_str_or_null(x->rv_delivery));
+			add(d, "attempts", json_object_new_int64(x->rv_attempts));
+			add(d, "last_error", j_str_or_null(x->rv_last_error));
+		}
+		add(w, "revocation", d);
 		json_object_array_add(rws, w);
 	}
 	add(o, "rewards", rws);

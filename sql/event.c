@@ -35,6 +35,28 @@ referral_facts(struct db *db, enum stmt s, struct referral_row *r,
 }
 
 /*
+ * The amount and currency of the order that converted "r", for telling a
+ * partial refund from a full one: f->order_amount stays -1 if the event
+ * was stored before they were kept (a refund of it voids, as before).
+ */
+static enum db_rc
+order_amount(struct db *db, const struct referral_row *r,
+    struct conv_facts *f)
+{
+	enum db_rc	 rc;
+
+	if (r->conversion_event[0] == '\0')
+		return DB_OK;
+	if ((rc = db_exec(db, STMT_EVENT_ORDER_AMOUNT, "s",
+	    r->conversion_event)) != DB_OK)
+		return rc;
+	rc = db_fetch(db, STMT_EVENT_ORDER_AMOUNT, "ls", &f->order_amount,
+	    f->order_currency, sizeof(f->order_currency));
+	db_done(db, STMT_EVENT_ORDER_AMOUNT);
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
+/*
  * Gathers what conv_decide() needs, locking the referral row first so
  * that a refund racing a completion of the same order is either seen
  * here or sees the conversion.  For a refund the referral is the one the
@@ -53,15 +75,21 @@ event_facts(struct db *db, const struct event_in *in, struct referral_row *r,
 	memset(f, 0, sizeof(*f));
 	f->kind = in->mapped ? in->kind : conv_kind(conf, in->type);
 	f->amount = in->amount;
+	f->currency = in->currency;
 	f->min_amount = conf->min_order_amount;
+	/* No campaigns yet: the minimum is in the rewards' currency. */
+	f->min_currency = conf->reward_referrer.currency;
+	f->order_amount = -1;
 	f->hold_days = conf->hold_days;
 	switch (f->kind) {
 	case CONV_REFUND:
 		if ((rc = db_exec(db, STMT_REFERRAL_BY_ORDER_LOCK, "ls",
 		    in->user_id, in->order_id)) != DB_OK ||
 		    (rc = referral_facts(db, STMT_REFERRAL_BY_ORDER_LOCK, r,
-		    f)) != DB_OK || f->referral_id != 0)
+		    f)) != DB_OK)
 			return rc;
+		if (f->referral_id != 0)
+			return order_amount(db, r, f);
 		if ((rc = db_exec(db, STMT_REFERRAL_BY_REFEREE_LOCK, "l",
 		    in->user_id)) != DB_OK)
 			return rc;
@@ -184,8 +212,9 @@ event_fn(struct db *db, void *arg)
 		uin.user_id = user;
 		in = &uin;
 	}
-	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "l", source, in->id,
-	    in->body_sha256, in->type, in->user_id, in->order_id, a->now);
+	rc = db_exec(db, STMT_EVENT_INSERT, "ssssls" "lmSSS", source,
+	    in->id, in->body_sha256, in->type, in->user_id, in->order_id,
+	    a->now, in->amount, in->currency, in->payment_fp, in->occurred_at);
 	if (rc == DB_DUP) {
 		char	 hash[65], outcome[32];
 

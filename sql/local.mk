@@ -23,4 +23,9 @@ dist_migrations_DATA = sql/migrations/001_initial.sql \
 	sql/migrations/002_events_order.sql \
 	sql/migrations/003_code_changes.sql \
 	sql/migrations/004_audit_request.sql \
+	sql/migrations/005_outbox_order.sql \
+	sql/migrations/006_event_payment.sql \
+	sql/migrations/007_signup_counters.sql \
+	sql/migrations/008_event_time.sql \
+	sql/migrations/009_outbox_purge.sql \
 	sql/migrations/010_intake_order.sql

@@ -17,6 +17,7 @@
 #define MAX_PAYLOAD	4096	/* an outbox payload we generated */
 #define CLAIM_CHUNK	12	/* ids in STMT_OUTBOX_CLAIM_MARK_N */
 #define SETTLE_CHUNK	13	/* ids in STMT_OUTBOX_{HELD,DELIVERED}_N */
+#define PURGE_BATCH	500	/* rows deleted per purge transaction */
 
 _Static_assert(CLAIM_CHUNK + 4 <= DB_MAX_PARAMS, "claim chunk");
 _Static_assert(SETTLE_CHUNK + 3 <= DB_MAX_PARAMS, "settle chunk");
@@ -271,6 +272,10 @@ settle_fn(struct db *db, void *arg)
 		if (rc != DB_OK)
 			return rc;
 		r->kept = db_affected(db, s) == 1;
+		/* A dead grant was never delivered: nothing to revoke. */
+		if (r->kept && s == STMT_OUTBOX_DEAD && (rc = db_exec(db,
+		    STMT_OUTBOX_CANCEL_AFTER, "l", r->id)) != DB_OK)
+			return rc;
 	}
 	return DB_OK;
 }
@@ -321,6 +326,41 @@ db_outbox_requeue(struct db *db, int64_t id, const char *operator,
 	return outbox_mark(db, &a);
 }
 
+struct purge_arg {
+	int64_t		 before;
+	size_t		*n;
+};
+
+static enum db_rc
+purge_fn(struct db *db, void *arg)
+{
+	struct purge_arg *a = arg;
+	enum db_rc	 rc;
+
+	if ((rc = db_exec(db, STMT_OUTBOX_PURGE, "ll", a->before,
+	    (int64_t)PURGE_BATCH)) != DB_OK)
+		return rc;
+	*a->n = (size_t)db_affected(db, STMT_OUTBOX_PURGE);
+	return DB_OK;
+}
+
+/*
+ * Deletes up to PURGE_BATCH delivered rows older than
+ * outbox_retention_days, oldest first, in one short transaction: a
+ * bounded amount of work per call (call again while *n is the batch).
+ * A revocation whose grant's row is gone is claimable (delivered before).
+ * Returns DB_OK (*n rows deleted), DB_ERR or DB_UNAVAILABLE.
+ */
+enum db_rc
+db_outbox_purge(struct db *db, int64_t now, size_t *n)
+{
+	struct purge_arg a = { .n = n };
+
+	*n = 0;
+	a.before = now - (int64_t)db->conf->outbox_retention_days * CONV_DAY;
+	return db_txn(db, purge_fn, &a);
+}
+
 struct counts_arg {
 	int64_t		 now;
 	struct outbox_counts *c;
@@ -352,29 +392,41 @@ db_outbox_counts(struct db *db, int64_t now, struct outbox_counts *c)
 	return db_read(db, counts_fn, &a);
 }
 
+/* Adds "key": the ISO 8601 UTC text of "t" to "o".  Returns 0 or -1. */
+static int
+add_time(json_object *o, const char *key, int64_t t)
+{
+	time_t		 tt = (time_t)t;
+	struct tm	 tm;
+	char		 ts[32];
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	return json_object_object_add(o, key, json_object_new_string(ts));
+}
+
 /*
  * Writes into "buf" (sz bytes) the JSON of a reward message (SPEC section
  * 6), made with json-c so that every value is escaped whatever it holds:
  * {"event","reward_id","referral_id","user_id","role","type","amount",
- * "currency","issued_at"}, in that order, without blanks.  Returns 0, or
- * -1 if memory fails or the text does not fit.
+ * "currency","issued_at"}, in that order, without blanks, and for a
+ * revocation (revoked_at not 0) "revoked_at" after them: "issued_at" is
+ * always the grant's.  Returns 0, or -1 if memory fails or the text does
+ * not fit.
  */
 int
 reward_payload(char *buf, size_t sz, const char *event, int64_t reward,
     int64_t referral, int64_t user, const char *role,
-    const struct reward_def *def, int64_t now)
+    const struct reward_def *def, int64_t issued_at, int64_t revoked_at)
 {
 	json_object	*o;
 	const char	*text;
-	char		 amount[32], ts[32];
-	time_t		 t = (time_t)now;
-	struct tm	 tm;
+	char		 amount[32];
 	size_t		 len;
 	int		 rc = -1;
 
-	if (money_format(def->amount, amount, sizeof(amount)) == -1 ||
-	    gmtime_r(&t, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (money_format(def->amount, amount, sizeof(amount)) == -1)
 		return -1;
 	if ((o = json_object_new_object()) == NULL)
 		return -1;
@@ -394,8 +446,8 @@ reward_payload(char *buf, size_t sz, const char *event, int64_t reward,
 	    json_object_new_string(amount)) != 0 ||
 	    json_object_object_add(o, "currency",
 	    json_object_new_string(def->currency)) != 0 ||
-	    json_object_object_add(o, "issued_at",
-	    json_object_new_string(ts)) != 0)
+	    add_time(o, "issued_at", issued_at) != 0 ||
+	    (revoked_at != 0 && add_time(o, "revoked_at", revoked_at) != 0))
 		goto out;
 	if ((text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL ||
@@ -408,38 +460,45 @@ out:
 	return rc;
 }
 
-/* The outbox row of "payload", keyed "<prefix>-<reward>" (Idempotency-Key). */
+/*
+ * The outbox row of "payload", keyed "<prefix>-<reward>" (Idempotency-Key),
+ * not claimed before row "after" is delivered (0: no such row).
+ */
 static enum db_rc
 outbox_insert(struct db *db, int64_t reward, const char *event,
-    const char *prefix, const char *payload, const char *type, int64_t now)
+    const char *prefix, const char *payload, const char *type, int64_t after,
+    int64_t now)
 {
 	char	 key[64];
 
 	snprintf(key, sizeof(key), "%s-%" PRId64, prefix, reward);
-	return db_exec(db, STMT_OUTBOX_INSERT, "lssssll", reward, event, key,
-	    type, payload, now, now);
+	return db_exec(db, STMT_OUTBOX_INSERT, "lssssllL", reward, event, key,
+	    type, payload, now, now, after);
 }
 
 /*
  * Inside a transaction: the outbox row of one reward message ("event" is
- * reward.issued or reward.revoked, keyed reward-<id> or revoke-<id>).
+ * reward.issued or reward.revoked, keyed reward-<id> or revoke-<id>).  A
+ * revocation carries the grant's "issued_at" and its "revoked_at", and
+ * waits for outbox row "after" (its grant's; 0: none) to be delivered.
  * Returns DB_OK, DB_RETRY (the row exists: replay), DB_ERR (logged).
  */
 enum db_rc
 outbox_reward(struct db *db, const char *event, int64_t reward,
     int64_t referral, int64_t user, const char *role,
-    const struct reward_def *def, int64_t now)
+    const struct reward_def *def, int64_t issued_at, int64_t revoked_at,
+    int64_t after, int64_t now)
 {
 	char		 payload[1024];
 	int		 revoke = strcmp(event, "reward.revoked") == 0;
 	enum db_rc	 rc;
 
 	if (reward_payload(payload, sizeof(payload), event, reward, referral,
-	    user, role, def, now) == -1) {
+	    user, role, def, issued_at, revoke ? revoked_at : 0) == -1) {
 		log_err("%s: reward %" PRId64 ": payload", __func__, reward);
 		return DB_ERR;
 	}
 	rc = outbox_insert(db, reward, event, revoke ? "revoke" : "reward",
-	    payload, def->type, now);
+	    payload, def->type, after, now);
 	return rc == DB_DUP ? DB_RETRY : rc;
 }

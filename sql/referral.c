@@ -93,22 +93,108 @@ db_referral_lock(struct db *db, int64_t id, struct referral_row *r)
 }
 
 /*
- * Inside a transaction: converted -> rewarded with the rewards of
- * conv_parties() and their outbox rows, if conv_reward_due() says so.
- * Returns DB_OK, DB_NOOP (not due, held, or done).
+ * Gathers what conv_reward_decide() needs about locked referral "r": is
+ * the referrer flagged now, and was the converting order paid with a
+ * fingerprint the referrer has used (by now: during the hold period too).
+ */
+static enum db_rc
+reward_facts(struct db *db, const struct referral_row *r,
+    struct conv_reward_facts *f)
+{
+	int64_t		 n;
+	enum db_rc	 rc;
+
+	memset(f, 0, sizeof(*f));
+	f->at = pos(r);
+	f->converted_at = r->converted_at;
+	f->hold_days = db->conf->hold_days;
+	if ((rc = db_one(db, STMT_FLAGGED_GET_LOCK, &n, db_exec(db,
+	    STMT_FLAGGED_GET_LOCK, "l", r->referrer_id))) != DB_OK)
+		return rc;
+	f->referrer_flagged = n > 0;
+	if (r->conversion_event[0] == '\0')
+		return DB_OK;
+	if ((rc = db_one(db, STMT_EVENT_PAYFP_MATCH, &n, db_exec(db,
+	    STMT_EVENT_PAYFP_MATCH, "sl", r->conversion_event,
+	    r->referrer_id))) != DB_OK)
+		return rc;
+	f->payment_match = n > 0;
+	return DB_OK;
+}
+
+/* Stores a hold for review by "rule" decided at reward time. */
+static enum db_rc
+reward_hold(struct db *db, const struct referral_row *r,
+    const struct conv_reward_verdict *v, int64_t now)
+{
+	char		 detail[MAX_REASON];
+	enum db_rc	 rc;
+
+	if ((rc = db_exec(db, STMT_REFERRAL_SET_REVIEW, "sSls",
+	    fsm_review_name(v->next.review), rule_name(v->rule), r->id,
+	    fsm_review_name(r->review))) != DB_OK)
+		return rc;
+	if (db_affected(db, STMT_REFERRAL_SET_REVIEW) != 1)
+		return DB_RETRY; /* changed under us despite the lock */
+	snprintf(detail, sizeof(detail), "referrer %" PRId64 " is flagged: "
+	    "held at reward time", r->referrer_id);
+	return db_flag_insert(db, r->id, r->referee_id, r->referrer_id,
+	    v->rule, fraud_verdict_name(FRAUD_HOLD), detail, now);
+}
+
+/* Stores a void decided at reward time (the payment fingerprint rule). */
+static enum db_rc
+reward_void(struct db *db, const struct referral_row *r,
+    const struct conv_reward_verdict *v, int64_t now)
+{
+	char		 detail[MAX_REASON];
+	enum db_rc	 rc;
+
+	rc = db_referral_void_in(db, r, RE_VOID, rule_name(v->rule), now);
+	if (rc != DB_OK)
+		return rc == DB_NOOP || rc == DB_INVALID ? DB_RETRY : rc;
+	snprintf(detail, sizeof(detail), "order %s paid with a payment "
+	    "fingerprint of referrer %" PRId64 " (at reward time)",
+	    r->conversion_order, r->referrer_id);
+	return db_flag_insert(db, r->id, r->referee_id, r->referrer_id,
+	    v->rule, fraud_verdict_name(rule_verdict(v->rule)), detail, now);
+}
+
+/*
+ * Inside a transaction, referral "r" locked: what conv_reward_decide()
+ * says at reward time.  Converted -> rewarded with the rewards of
+ * conv_parties() and their outbox rows; or held (flagged referrer), or
+ * voided (payment fingerprint), both stored: the caller commits.
+ * Returns DB_OK (rewarded), DB_NOOP (no rewards: not due, held or voided
+ * now or before, or done).
  */
 enum db_rc
 db_reward_issue_in(struct db *db, const struct referral_row *r, int64_t now)
 {
 	const struct conf	*conf = db->conf;
 	struct conv_party	 p[CONV_ROLE__MAX];
-	struct fsm_step		 step = fsm_next(pos(r), RE_REWARD);
+	struct conv_reward_facts f;
+	struct conv_reward_verdict v;
 	enum db_rc		 rc;
 	size_t			 i, n;
 
-	if (!conv_reward_due(pos(r), r->converted_at, conf->hold_days, now) ||
-	    !(step.actions & FSM_A_REWARD))
+	if (!conv_reward_due(pos(r), r->converted_at, conf->hold_days, now))
 		return DB_NOOP;
+	if ((rc = reward_facts(db, r, &f)) != DB_OK)
+		return rc;
+	v = conv_reward_decide(&f, now);
+	switch (v.act) {
+	case CONV_ACT_HOLD:
+		return (rc = reward_hold(db, r, &v, now)) == DB_OK ? DB_NOOP :
+		    rc;
+	case CONV_ACT_VOID:
+		return (rc = reward_void(db, r, &v, now)) == DB_OK ? DB_NOOP :
+		    rc;
+	case CONV_ACT_REWARD:
+		break;
+	default:
+		return DB_NOOP;
+	}
 	/* The conditions again: the row is locked, but cheap to be sure. */
 	rc = db_exec(db, STMT_REFERRAL_REWARD, "lll", now, r->id,
 	    conv_hold_cutoff(conf->hold_days, now));
@@ -127,7 +213,7 @@ db_reward_issue_in(struct db *db, const struct referral_row *r, int64_t now)
 			return rc == DB_DUP ? DB_RETRY : rc;
 		if ((rc = outbox_reward(db, "reward.issued",
 		    db_insert_id(db, STMT_REWARD_INSERT), r->id, p[i].user_id,
-		    role, p[i].def, now)) != DB_OK)
+		    role, p[i].def, now, 0, 0, now)) != DB_OK)
 			return rc;
 	}
 	return DB_OK;
@@ -140,12 +226,14 @@ reward_fetch(struct db *db, enum stmt s, size_t i, void *arg)
 	struct reward_row *w = (struct reward_row *)arg + i;
 
 	memset(w, 0, sizeof(*w));
-	return db_fetch(db, s, "lslsmsslsls", &w->id, w->role,
+	return db_fetch(db, s, "lslsmsslslslsls", &w->id, w->role,
 	    sizeof(w->role), &w->user_id, w->type, sizeof(w->type),
 	    &w->amount, w->currency, sizeof(w->currency), w->status,
 	    sizeof(w->status), &w->issued_at, w->delivery,
 	    sizeof(w->delivery), &w->attempts, w->last_error,
-	    sizeof(w->last_error));
+	    sizeof(w->last_error), &w->revoked_at, w->rv_delivery,
+	    sizeof(w->rv_delivery), &w->rv_attempts, w->rv_last_error,
+	    sizeof(w->rv_last_error));
 }
 
 /* The rewards of referral "id" with their delivery, up to "max". */
@@ -159,6 +247,66 @@ reward_list(struct db *db, int64_t id, struct reward_row *rw, size_t max,
 	if ((rc = db_exec(db, STMT_REWARD_LIST, "l", id)) != DB_OK)
 		return rc;
 	return db_rows(db, STMT_REWARD_LIST, max, n, reward_fetch, rw);
+}
+
+/*
+ * Revokes one reward of a voided referral in the order SPEC 13 asks:
+ * its grant's outbox row is locked and conv_revoke_plan() decides.  A
+ * grant never sent is cancelled; one that may yet arrive gets a
+ * revocation that the claim holds back until the grant is delivered
+ * (and that a dead grant cancels); the grant row is written either way,
+ * so that a dispatcher settling it concurrently conflicts with us on a
+ * cluster too.
+ */
+static enum db_rc
+reward_revoke(struct db *db, const struct referral_row *r,
+    const struct reward_row *w, int64_t now)
+{
+	struct reward_def def;
+	enum outbox_state gs = OB_GONE;
+	enum conv_revoke plan;
+	char		 key[64], status[16];
+	int64_t		 gid = 0, attempts = 0, unknown = 0;
+	enum db_rc	 rc;
+
+	snprintf(key, sizeof(key), "reward-%" PRId64, w->id);
+	if ((rc = db_exec(db, STMT_OUTBOX_GRANT_LOCK, "s", key)) != DB_OK)
+		return rc;
+	rc = db_fetch(db, STMT_OUTBOX_GRANT_LOCK, "lsll", &gid, status,
+	    sizeof(status), &attempts, &unknown);
+	db_done(db, STMT_OUTBOX_GRANT_LOCK);
+	if (rc == DB_OK && outbox_state_parse(status, &gs) == -1)
+		return DB_ERR;
+	if (rc != DB_OK && rc != DB_NOTFOUND)
+		return rc;
+	plan = conv_revoke_plan(gs, attempts, unknown != 0);
+	switch (plan) {
+	case CONV_REVOKE_NONE:
+		return DB_OK;
+	case CONV_REVOKE_CANCEL:
+		if ((rc = db_exec(db, STMT_OUTBOX_CANCEL, "l", gid)) != DB_OK)
+			return rc;
+		return db_affected(db, STMT_OUTBOX_CANCEL) == 1 ? DB_OK :
+		    DB_RETRY;
+	default:
+		break;
+	}
+	memset(&def, 0, sizeof(def));
+	snprintf(def.type, sizeof(def.type), "%s", w->type);
+	snprintf(def.currency, sizeof(def.currency), "%s", w->currency);
+	def.amount = w->amount;
+	if ((rc = outbox_reward(db, "reward.revoked", w->id, r->id,
+	    w->user_id, w->role, &def, w->issued_at, now,
+	    plan == CONV_REVOKE_AFTER ? gid : 0, now)) != DB_OK)
+		return rc;
+	if (gs == OB_GONE)
+		return DB_OK;
+	if ((rc = db_exec(db, STMT_OUTBOX_REVOKED_BY, "lls",
+	    db_insert_id(db, STMT_OUTBOX_INSERT), gid,
+	    outbox_state_name(gs))) != DB_OK)
+		return rc;
+	return db_affected(db, STMT_OUTBOX_REVOKED_BY) == 1 ? DB_OK :
+	    DB_RETRY;
 }
 
 /*
@@ -187,20 +335,12 @@ db_referral_void_in(struct db *db, const struct referral_row *r,
 	if ((rc = reward_list(db, r->id, rw, CONV_ROLE__MAX, &n)) != DB_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
-		struct reward_def def;
-
 		if ((rc = db_exec(db, STMT_REWARD_REVOKE, "ll", now,
 		    rw[i].id)) != DB_OK)
 			return rc;
 		if (db_affected(db, STMT_REWARD_REVOKE) != 1)
 			continue;
-		memset(&def, 0, sizeof(def));
-		snprintf(def.type, sizeof(def.type), "%s", rw[i].type);
-		snprintf(def.currency, sizeof(def.currency), "%s",
-		    rw[i].currency);
-		def.amount = rw[i].amount;
-		if ((rc = outbox_reward(db, "reward.revoked", rw[i].id, r->id,
-		    rw[i].user_id, rw[i].role, &def, now)) != DB_OK)
+		if ((rc = reward_revoke(db, r, &rw[i], now)) != DB_OK)
 			return rc;
 	}
 	return DB_OK;

@@ -55,12 +55,19 @@ signup_stored(struct db *db, const struct signup_in *in,
 	return rc == DB_ERR || rc == DB_RETRY ? rc : DB_DUP;
 }
 
-/* Collects the facts about the code and the referrer for attr_decide. */
+/*
+ * Collects the facts about the code and the referrer for attr_decide.
+ * Before each hourly count it writes the row that count depends on (the
+ * referrer's, the IP's counter): a rule that must hold under concurrency
+ * is decided by row locks on one node and by certification on a cluster,
+ * and the count, read after the write, sees every signup ordered before.
+ */
 static enum db_rc
 signup_facts(struct db *db, const struct signup_in *in, int64_t now,
     struct attr_facts *f)
 {
 	struct code_row	 c;
+	char		 subject[32];
 	int64_t		 n;
 	enum db_rc	 rc;
 
@@ -103,12 +110,19 @@ signup_facts(struct db *db, const struct signup_in *in, int64_t now,
 		    in->ip))) != DB_OK)
 			return rc;
 		f->ip_match = n > 0;
+		if ((rc = db_exec(db, STMT_SIGNUP_COUNT, "ssl", "ip", in->ip,
+		    now)) != DB_OK)
+			return rc;
 		if ((rc = db_one(db, STMT_IP_HOUR, &n,
 		    db_exec(db, STMT_IP_HOUR, "sll", in->ip, now - HOUR,
 		    in->user_id))) != DB_OK)
 			return rc;
 		f->ip_hour = n;
 	}
+	snprintf(subject, sizeof(subject), "%" PRId64, c.user_id);
+	if ((rc = db_exec(db, STMT_SIGNUP_COUNT, "ssl", "referrer", subject,
+	    now)) != DB_OK)
+		return rc;
 	if ((rc = db_one(db, STMT_REFERRER_HOUR, &n,
 	    db_exec(db, STMT_REFERRER_HOUR, "ll", c.user_id,
 	    now - HOUR))) != DB_OK)

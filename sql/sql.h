@@ -80,6 +80,15 @@ enum stmt {
 	STMT_OUTBOX_RELEASE,
 	STMT_OUTBOX_REQUEUE,
 	STMT_OUTBOX_COUNTS,
+	STMT_OUTBOX_GRANT_LOCK,
+	STMT_OUTBOX_CANCEL,
+	STMT_OUTBOX_REVOKED_BY,
+	STMT_OUTBOX_CANCEL_AFTER,
+	STMT_FLAGGED_GET_LOCK,
+	STMT_EVENT_PAYFP_MATCH,
+	STMT_SIGNUP_COUNT,
+	STMT_EVENT_ORDER_AMOUNT,
+	STMT_OUTBOX_PURGE,
 	STMT_CON_TOP,
 	STMT_CON_FIND,
 	STMT_CON_REFERRALS,
@@ -205,6 +214,7 @@ struct event_in {
 	int64_t		 amount;		/* minor units */
 	char		 currency[4];
 	char		 payment_fp[MAX_FIELD + 1];	/* "" if none */
+	char		 occurred_at[64];	/* RFC 3339, as sent; "" if none */
 	char		 body_sha256[65];
 };
 
@@ -224,9 +234,13 @@ struct reward_row {
 	char		 currency[4];
 	char		 status[16];		/* issued, revoked */
 	int64_t		 issued_at;
-	char		 delivery[16];		/* outbox status */
+	char		 delivery[16];		/* the grant's outbox status */
 	int64_t		 attempts;
 	char		 last_error[MAX_REASON + 1];
+	int64_t		 revoked_at;		/* 0: not revoked */
+	char		 rv_delivery[16];	/* the revocation's, "": none */
+	int64_t		 rv_attempts;
+	char		 rv_last_error[MAX_REASON + 1];
 };
 
 struct referral_row {
@@ -388,12 +402,15 @@ enum db_rc	 db_outbox_requeue(struct db *, int64_t id,
 enum db_rc	 db_outbox_counts(struct db *, int64_t now,
 		    struct outbox_counts *);
 void		 outbox_rows_free(struct outbox_row *, size_t);
+enum db_rc	 db_outbox_purge(struct db *, int64_t now, size_t *n);
 int		 reward_payload(char *buf, size_t sz, const char *event,
 		    int64_t reward, int64_t referral, int64_t user,
-		    const char *role, const struct reward_def *, int64_t now);
+		    const char *role, const struct reward_def *,
+		    int64_t issued_at, int64_t revoked_at);
 enum db_rc	 outbox_reward(struct db *, const char *event, int64_t reward,
 		    int64_t referral, int64_t user, const char *role,
-		    const struct reward_def *, int64_t now);
+		    const struct reward_def *, int64_t issued_at,
+		    int64_t revoked_at, int64_t after, int64_t now);
 enum db_rc	 db_outbox_settle(struct db *, const char *owner,
 		    struct outbox_result *, size_t n);
 

@@ -97,23 +97,27 @@ static const char *const stmts[STMT__MAX] = {
 	    "INSERT INTO referral_rewards (referral_id, role, user_id, type, "
 	    "amount, currency, issued_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	/* Each reward with the delivery of its grant and of its revocation. */
 	[STMT_REWARD_LIST] =
 	    "SELECT w.id, w.role, w.user_id, w.type, w.amount, w.currency, "
 	    "w.status, UNIX_TIMESTAMP(w.issued_at), o.status, o.attempts, "
-	    "o.last_error FROM referral_rewards w LEFT JOIN outbox o "
-	    "ON o.reward_id = w.id AND o.event = 'reward.issued' "
+	    "o.last_error, UNIX_TIMESTAMP(w.revoked_at), v.status, "
+	    "v.attempts, v.last_error FROM referral_rewards w "
+	    "LEFT JOIN outbox o ON o.idempotency_key = CONCAT('reward-', w.id) "
+	    "LEFT JOIN outbox v ON v.idempotency_key = CONCAT('revoke-', w.id) "
 	    "WHERE w.referral_id = ? ORDER BY w.role DESC",
 	[STMT_REWARD_REVOKE] =
 	    "UPDATE referral_rewards SET status = 'revoked', "
 	    "revoked_at = FROM_UNIXTIME(?) WHERE id = ? AND status = 'issued'",
 	[STMT_OUTBOX_INSERT] =
 	    "INSERT INTO outbox (reward_id, event, idempotency_key, "
-	    "reward_type, payload, next_attempt_at, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))",
+	    "reward_type, payload, next_attempt_at, created_at, after_id) "
+	    "VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?)",
 	[STMT_EVENT_INSERT] =
 	    "INSERT INTO inbound_events (source, event_id, body_sha256, type, "
-	    "user_id, order_id, received_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))",
+	    "user_id, order_id, received_at, amount, currency, payment_fp, "
+	    "occurred_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?)",
 	[STMT_EVENT_GET] =
 	    "SELECT body_sha256, outcome, referral_id FROM inbound_events "
 	    "WHERE source = ? AND event_id = ?",
@@ -172,9 +176,18 @@ static const char *const stmts[STMT__MAX] = {
 	 */
 #define OUTBOX_CLAIM_COLS \
 	    "SELECT id, reward_id, event, idempotency_key, reward_type, " \
-	    "payload, attempts FROM outbox "
+	    "payload, attempts FROM outbox o "
+	/*
+	 * The per-reward order (SPEC 13): a revocation is not claimed while
+	 * its grant's row exists undelivered (pending, in flight; a dead
+	 * grant cancels it).  Delivered is final, so reading it suffices.
+	 */
+#define OUTBOX_IN_ORDER(o) \
+	    "NOT EXISTS (SELECT 1 FROM outbox g WHERE g.id = " o ".after_id " \
+	    "AND g.status <> 'delivered')"
 	[STMT_OUTBOX_CLAIM_SELECT] = OUTBOX_CLAIM_COLS
 	    "WHERE status = 'pending' AND next_attempt_at <= FROM_UNIXTIME(?) "
+	    "AND " OUTBOX_IN_ORDER("o") " "
 	    "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
 	[STMT_OUTBOX_CLAIM_EXPIRED] = OUTBOX_CLAIM_COLS
 	    "WHERE status = 'inflight' AND lease_until < FROM_UNIXTIME(?) "
@@ -186,7 +199,7 @@ static const char *const stmts[STMT__MAX] = {
 	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
 	    "WHERE id IN (" IDS12 ") AND ((status = 'pending' AND "
 	    "next_attempt_at <= FROM_UNIXTIME(?)) OR (status = 'inflight' AND "
-	    "lease_until < FROM_UNIXTIME(?)))",
+	    "lease_until < FROM_UNIXTIME(?))) AND " OUTBOX_IN_ORDER("outbox"),
 	[STMT_OUTBOX_HELD_N] =
 	    "SELECT id FROM outbox WHERE status = 'inflight' AND "
 	    "lease_owner = ? AND id IN (" IDS12 ", ?) FOR UPDATE",
@@ -213,16 +226,61 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_OUTBOX_REQUEUE] =
 	    "UPDATE outbox SET status = 'pending', attempts = 0, "
 	    "next_attempt_at = FROM_UNIXTIME(?) "
-	    "WHERE id = ? AND status = 'dead'",
+	    "WHERE id = ? AND status = 'dead' AND NOT (event = 'reward.issued' "
+	    "AND EXISTS (SELECT 1 FROM referral_rewards w "
+	    "WHERE w.id = outbox.reward_id AND w.status = 'revoked'))",
+	/*
+	 * Each count a range of an index (ix_outbox_due, ix_outbox_lease,
+	 * ix_outbox_purge): no scan of the whole outbox per scrape, and the
+	 * delivered range is bounded by outbox_retention_days.
+	 */
 	[STMT_OUTBOX_COUNTS] =
-	    "SELECT COALESCE(SUM(status = 'pending'), 0), "
-	    "COALESCE(SUM(status = 'pending' AND "
-	    "next_attempt_at <= FROM_UNIXTIME(?)), 0), "
-	    "COALESCE(SUM(status = 'inflight'), 0), "
-	    "COALESCE(SUM(status = 'delivered'), 0), "
-	    "COALESCE(SUM(status = 'dead'), 0), "
-	    "COALESCE(SUM(status = 'delivered' AND "
-	    "delivered_at >= DATE(FROM_UNIXTIME(?))), 0) FROM outbox",
+	    "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND "
+	    "next_attempt_at <= FROM_UNIXTIME(?)), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'inflight'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'delivered'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'dead'), "
+	    "(SELECT COUNT(*) FROM outbox WHERE status = 'delivered' AND "
+	    "delivered_at >= DATE(FROM_UNIXTIME(?)))",
+	/* Voiding a rewarded referral: its grant's row, read to decide. */
+	[STMT_OUTBOX_GRANT_LOCK] =
+	    "SELECT id, status, attempts, last_status IS NULL FROM outbox "
+	    "WHERE idempotency_key = ? FOR UPDATE",
+	[STMT_OUTBOX_CANCEL] =
+	    "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, "
+	    "lease_until = NULL WHERE id = ? AND status = 'pending'",
+	[STMT_OUTBOX_REVOKED_BY] =
+	    "UPDATE outbox SET revoked_by = ? WHERE id = ? AND status = ?",
+	/* A grant that died takes the revocation waiting for it along. */
+	[STMT_OUTBOX_CANCEL_AFTER] =
+	    "UPDATE outbox SET status = 'cancelled' "
+	    "WHERE after_id = ? AND status = 'pending'",
+	/* At reward time: a flag committed before us is seen, or waits. */
+	[STMT_FLAGGED_GET_LOCK] =
+	    "SELECT COUNT(*) FROM flagged_users WHERE user_id = ? "
+	    "LOCK IN SHARE MODE",
+	/* The converting order paid with a fingerprint the referrer used. */
+	[STMT_EVENT_PAYFP_MATCH] =
+	    "SELECT COUNT(*) FROM inbound_events e JOIN payment_fingerprints p "
+	    "ON p.fingerprint = e.payment_fp WHERE e.source = 'webhook' "
+	    "AND e.event_id = ? AND p.user_id = ?",
+	/*
+	 * The row a signup writes before it counts its referrer's (or its
+	 * IP's) last hour: what orders concurrent signups (007).
+	 */
+	[STMT_SIGNUP_COUNT] =
+	    "INSERT INTO signup_counters (scope, subject, signups, last_at) "
+	    "VALUES (?, ?, 1, FROM_UNIXTIME(?)) ON DUPLICATE KEY UPDATE "
+	    "signups = signups + 1, last_at = VALUES(last_at)",
+	/* The amount of a converting order, for a refund (-1: not kept). */
+	[STMT_EVENT_ORDER_AMOUNT] =
+	    "SELECT COALESCE(ROUND(amount * 100), -1), COALESCE(currency, '') "
+	    "FROM inbound_events WHERE source = 'webhook' AND event_id = ?",
+	/* Delivered rows past retention, oldest first, a batch at a time. */
+	[STMT_OUTBOX_PURGE] =
+	    "DELETE FROM outbox WHERE status = 'delivered' "
+	    "AND delivered_at < FROM_UNIXTIME(?) ORDER BY delivered_at LIMIT ?",
 	/* The console's read queries (console.c). */
 #define CON_REFERRER_COUNTS \
 	    "COALESCE((SELECT SUM(k.clicks) FROM click_counts k " \

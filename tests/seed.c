@@ -45,7 +45,8 @@ usage(FILE *f)
 	    "  held N           N pairs held for review (same signup IP), then\n"
 	    "                   converted; prints the referral ids\n"
 	    "  pending N        N pairs signed up, not converted\n"
-	    "  convert USER     a qualifying order of referee USER\n"
+	    "  convert USER [FP] a qualifying order of USER (paid with payment\n"
+	    "                   fingerprint FP)\n"
 	    "  refund USER      refund of the converting order of USER\n"
 	    "  void ID [REASON] void referral ID (revokes its rewards)\n"
 	    "  approve ID       approve held referral ID\n"
@@ -82,7 +83,7 @@ order_of(int64_t referee, char *buf, size_t sz)
 
 /* A qualifying order (or its refund) of "referee", as POST /v1/events. */
 static enum db_rc
-event(struct db *db, int64_t referee, const char *type,
+event(struct db *db, int64_t referee, const char *type, const char *fp,
     struct event_out *out)
 {
 	struct event_in	 ev;
@@ -94,6 +95,8 @@ event(struct db *db, int64_t referee, const char *type,
 	order_of(referee, ev.order_id, sizeof(ev.order_id));
 	ev.amount = SEED_AMOUNT;
 	snprintf(ev.currency, sizeof(ev.currency), "USD");
+	if (fp != NULL)
+		snprintf(ev.payment_fp, sizeof(ev.payment_fp), "%s", fp);
 	sha256_hex(ev.id, strlen(ev.id), ev.body_sha256);
 	return db_event_apply(db, &ev, time(NULL), out);
 }
@@ -132,7 +135,7 @@ pair(struct db *db, int64_t base, int64_t i, enum pair_kind kind)
 		return -1;
 	}
 	if (kind != PAIR_PENDING) {
-		if ((rc = event(db, referee, "order.completed", &eo)) !=
+		if ((rc = event(db, referee, "order.completed", NULL, &eo)) !=
 		    DB_OK || eo.outcome != OUT_CONVERTED) {
 			fprintf(stderr, "referd-seed: conversion of %" PRId64
 			    ": %s, %s\n", referee, db_rc_name(rc),
@@ -232,12 +235,12 @@ one(struct db *db, const char *cmd, int64_t id, const char *arg)
 	else if (strcmp(cmd, "requeue") == 0)
 		rc = db_outbox_requeue(db, id, op, time(NULL));
 	else if (strcmp(cmd, "convert") == 0) {
-		rc = event(db, id, "order.completed", &eo);
+		rc = event(db, id, "order.completed", arg, &eo);
 		if (rc == DB_OK && !quiet)
 			printf("%s %" PRId64 "\n", outcome_name(eo.outcome),
 			    eo.referral_id);
 	} else if (strcmp(cmd, "refund") == 0) {
-		rc = event(db, id, "order.refunded", &eo);
+		rc = event(db, id, "order.refunded", NULL, &eo);
 		if (rc == DB_OK && !quiet)
 			printf("%s %" PRId64 "\n", outcome_name(eo.outcome),
 			    eo.referral_id);

@@ -274,7 +274,7 @@ test_names(void **state)
 		"none", "code_unknown", "code_disabled", "code_expired",
 		"self_referral", "referrer_flagged", "device_match",
 		"same_ip", "disposable_email", "referrer_velocity",
-		"ip_velocity", "payment_match", "manual",
+		"ip_velocity", "payment_match", "flagged_referrer", "manual",
 	};
 	static const char *const an[ATTR__MAX] = {
 		"none", "attributed", "held", "rejected",
@@ -314,6 +314,7 @@ test_verdicts(void **state)
 		[RULE_REFERRER_VELOCITY] = FRAUD_HOLD,
 		[RULE_IP_VELOCITY] = FRAUD_HOLD,
 		[RULE_PAYMENT_MATCH] = FRAUD_VOID,
+		[RULE_FLAGGED_REFERRER] = FRAUD_HOLD,
 		[RULE_MANUAL] = FRAUD_NONE,
 	};
 	static const char *const vn[FRAUD__MAX] = {

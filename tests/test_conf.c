@@ -84,6 +84,7 @@ test_defaults(void **state)
 	assert_int_equal(c->dispatch_poll_ms, 200);
 	assert_int_equal(c->dispatch_backoff_ms, 1000);
 	assert_int_equal(c->dispatch_backoff_max_ms, 600000);
+	assert_int_equal(c->outbox_retention_days, 30);
 	assert_int_equal(c->console_refresh_ms, 2000);
 	assert_string_equal(c->landing_url, "http://127.0.0.1:8080/");
 	assert_string_equal(c->base_url, "http://127.0.0.1:8080");
@@ -224,6 +225,8 @@ static const struct err_case errs[] = {
 	{ "workers = 1 2\n", "t.conf:1: ", "not a number" },
 	{ "workers = 0\n", "t.conf:1: ", "out of range" },
 	{ "workers = 257\n", "t.conf:1: ", "out of range" },
+	{ "outbox_retention_days = 0\n", "t.conf:1: ",
+	    "outbox_retention_days" },
 	{ "dispatch_backoff_max_ms = 600001\n", "t.conf:1: ",
 	    "out of range" },
 	{ "db_port = 99999999999999999999999\n", "t.conf:1: ",

@@ -26,6 +26,10 @@ order(enum ref_state st, enum ref_review rv)
 	f.kind = CONV_ORDER;
 	f.amount = 2500;
 	f.min_amount = 1000;
+	f.currency = "USD";
+	f.min_currency = "USD";
+	f.order_amount = -1;
+	memcpy(f.order_currency, "USD", 4);
 	f.referral_id = REF;
 	f.at.status = st;
 	f.at.review = rv;
@@ -265,6 +269,77 @@ test_refund_each_state(void **state)
 	assert_int_equal(v.referral_id, 0);
 }
 
+/*
+ * An order in a currency that is not min_order_amount's is below the
+ * minimum, whatever its amount (amounts in two currencies do not compare).
+ */
+static void
+test_currency_minimum(void **state)
+{
+	static const char *const other[] = { "EUR", "usd", "", NULL };
+	struct conv_facts	 f;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		f = order(RS_PENDING, RV_NONE);
+		f.amount = 1000000;
+		f.currency = other[i];
+		assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+		f.min_amount = 0;
+		assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+	}
+	f = order(RS_PENDING, RV_NONE);
+	f.min_currency = NULL;
+	assert_int_equal(conv_decide(&f).outcome, OUT_BELOW_MINIMUM);
+	f = order(RS_PENDING, RV_NONE);
+	assert_int_equal(conv_decide(&f).outcome, OUT_CONVERTED);
+}
+
+/*
+ * A refund of less than the converting order (same currency) is
+ * recorded and voids nothing; the whole amount, more, an unknown order
+ * amount or another currency void as before.
+ */
+static void
+test_partial_refund(void **state)
+{
+	static const struct {
+		int64_t		 refund, order;
+		const char	*cur;
+		enum outcome	 want;
+	} tc[] = {
+		{ 1000, 2500, "USD", OUT_IGNORED },
+		{ 2499, 2500, "USD", OUT_IGNORED },
+		{ 2500, 2500, "USD", OUT_VOIDED },
+		{ 3000, 2500, "USD", OUT_VOIDED },
+		{ 1000, -1, "USD", OUT_VOIDED },	/* stored before 006 */
+		{ 1000, 2500, "EUR", OUT_VOIDED },
+	};
+	struct conv_facts	 f;
+	struct conv_verdict	 v;
+	size_t			 i;
+	int			 st;
+
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++)
+		for (st = RS_CONVERTED; st <= RS_REWARDED; st++) {
+			f = order(st, RV_NONE);
+			f.kind = CONV_REFUND;
+			f.amount = tc[i].refund;
+			f.order_amount = tc[i].order;
+			f.currency = tc[i].cur;
+			v = conv_decide(&f);
+			assert_int_equal(v.outcome, tc[i].want);
+			if (tc[i].want == OUT_IGNORED) {
+				assert_int_equal(v.reason, CR_PARTIAL_REFUND);
+				assert_int_equal(v.event, RE__MAX);
+				assert_int_equal(v.next.status, st);
+			} else
+				assert_int_equal(v.event, RE_REFUND);
+		}
+	assert_string_equal(conv_reason_name(CR_PARTIAL_REFUND),
+	    "partial_refund");
+}
+
 /* Due: converted, not held, and the hold over (boundary inclusive). */
 static void
 test_reward_due(void **state)
@@ -317,7 +392,7 @@ test_names(void **state)
 	};
 	static const char *const rn[CR__MAX] = {
 		"", "type_not_qualifying", "order_refunded",
-		"not_converting_order", "payment_match", "refunded",
+		"not_converting_order", "payment_match", "refunded", "partial_refund",
 		"already_pending", "already_converted", "already_rewarded",
 		"already_voided",
 	};
@@ -332,6 +407,102 @@ test_names(void **state)
 	for (i = 0; i < RS__MAX; i++)
 		assert_int_equal(strncmp(conv_reason_name(CR_ALREADY_PENDING +
 		    i) + 8, fsm_state_name(i), 16), 0);
+}
+
+/*
+ * Reward time over every (status, review): a flagged referrer holds a
+ * due referral unless approved, a payment match voids it, else it is
+ * rewarded; nothing happens before the hold period ends.
+ */
+static void
+test_reward_decide(void **state)
+{
+	struct conv_reward_facts f;
+	struct conv_reward_verdict v;
+	int	 st, rv, flag, pay;
+
+	for (st = 0; st < RS__MAX; st++)
+	for (rv = 0; rv < RV__MAX; rv++)
+	for (flag = 0; flag < 2; flag++)
+	for (pay = 0; pay < 2; pay++) {
+		int	 due = st == RS_CONVERTED && rv != RV_HELD;
+
+		memset(&f, 0, sizeof(f));
+		f.at.status = st;
+		f.at.review = rv;
+		f.converted_at = NOW - CONV_DAY;
+		f.hold_days = 1;
+		f.referrer_flagged = flag;
+		f.payment_match = pay;
+		v = conv_reward_decide(&f, NOW);
+		if (!due) {
+			assert_int_equal(v.act, CONV_ACT_NONE);
+			assert_int_equal(v.next.status, st);
+			continue;
+		}
+		if (pay) {
+			assert_int_equal(v.act, CONV_ACT_VOID);
+			assert_int_equal(v.rule, RULE_PAYMENT_MATCH);
+			assert_int_equal(v.next.status, RS_VOIDED);
+		} else if (flag && rv != RV_APPROVED) {
+			assert_int_equal(v.act, CONV_ACT_HOLD);
+			assert_int_equal(v.rule, RULE_FLAGGED_REFERRER);
+			assert_int_equal(v.next.status, RS_CONVERTED);
+			assert_int_equal(v.next.review, RV_HELD);
+		} else {
+			assert_int_equal(v.act, CONV_ACT_REWARD);
+			assert_int_equal(v.rule, RULE_NONE);
+			assert_int_equal(v.next.status, RS_REWARDED);
+		}
+		/* One second before the hold ends: nothing, whatever the facts. */
+		f.converted_at = NOW - CONV_DAY + 1;
+		assert_int_equal(conv_reward_decide(&f, NOW).act,
+		    CONV_ACT_NONE);
+	}
+	assert_string_equal(rule_name(RULE_FLAGGED_REFERRER),
+	    "flagged_referrer");
+	assert_int_equal(rule_verdict(RULE_FLAGGED_REFERRER), FRAUD_HOLD);
+}
+
+/*
+ * Voiding a rewarded referral, per grant state: a revocation never goes
+ * out for a grant that was not delivered, and waits for one that may be.
+ */
+static void
+test_revoke_plan(void **state)
+{
+	static const struct {
+		enum outbox_state s;
+		int64_t		 attempts;
+		int		 unknown;
+		enum conv_revoke want;
+	} tc[] = {
+		{ OB_PENDING, 0, 0, CONV_REVOKE_CANCEL },
+		{ OB_PENDING, 0, 1, CONV_REVOKE_CANCEL },
+		{ OB_PENDING, 3, 0, CONV_REVOKE_CANCEL },	/* 503s */
+		{ OB_PENDING, 3, 1, CONV_REVOKE_AFTER },	/* timed out */
+		{ OB_INFLIGHT, 1, 0, CONV_REVOKE_AFTER },
+		{ OB_INFLIGHT, 1, 1, CONV_REVOKE_AFTER },
+		{ OB_DELIVERED, 1, 0, CONV_REVOKE_NOW },
+		{ OB_GONE, 0, 0, CONV_REVOKE_NOW },
+		{ OB_DEAD, 12, 0, CONV_REVOKE_NONE },
+		{ OB_DEAD, 12, 1, CONV_REVOKE_NONE },
+		{ OB_CANCELLED, 0, 0, CONV_REVOKE_NONE },
+	};
+	enum outbox_state s;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++)
+		assert_int_equal(conv_revoke_plan(tc[i].s, tc[i].attempts,
+		    tc[i].unknown), tc[i].want);
+	for (i = OB_PENDING; i < OB__MAX; i++) {
+		assert_int_equal(outbox_state_parse(outbox_state_name(i), &s),
+		    0);
+		assert_int_equal(s, i);
+	}
+	assert_int_equal(outbox_state_parse("gone", &s), -1);
+	assert_int_equal(outbox_state_parse(NULL, &s), -1);
+	assert_string_equal(outbox_state_name(OB__MAX), "unknown");
 }
 
 int
@@ -350,6 +521,10 @@ main(void)
 		cmocka_unit_test(test_reward_due),
 		cmocka_unit_test(test_parties),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_reward_decide),
+		cmocka_unit_test(test_currency_minimum),
+		cmocka_unit_test(test_partial_refund),
+		cmocka_unit_test(test_revoke_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -475,7 +475,7 @@ test_referral(void **state)
 	    "\"void_reason\":null," REFERRAL_REWARDS
 	    "\"status\":\"issued\",\"issued_at\":\"2025-01-01T00:01:00Z\","
 	    "\"delivery\":{\"status\":\"delivered\",\"attempts\":1,"
-	    "\"last_error\":null}}]}");
+	    "\"last_error\":null},\"revoked_at\":null,\"revocation\":null}]}");
 	assert_int_equal(fk.got_id, 11);
 	fk.calls = 0;
 	fk.rc = DB_NOTFOUND;
@@ -494,6 +494,10 @@ test_void(void **state)
 	snprintf(fk.ref.void_reason, sizeof(fk.ref.void_reason), "fraud");
 	snprintf(fk.ref.rewards[0].status, sizeof(fk.ref.rewards[0].status),
 	    "revoked");
+	/* The revocation's delivery is shown beside the grant's. */
+	fk.ref.rewards[0].revoked_at = FX_TS;
+	snprintf(fk.ref.rewards[0].rv_delivery,
+	    sizeof(fk.ref.rewards[0].rv_delivery), "pending");
 	r = rq("POST", "/v1/referrals/11/void", "Bearer " FX_ADMIN_KEY,
 	    "{\"reason\":\"fraud\"}");
 	r.request_id = "req-void-1";
@@ -508,7 +512,7 @@ test_void(void **state)
 	    "\"void_reason\":\"fraud\"," REFERRAL_REWARDS
 	    "\"status\":\"revoked\",\"issued_at\":\"2025-01-01T00:01:00Z\","
 	    "\"delivery\":{\"status\":\"delivered\",\"attempts\":1,"
-	    "\"last_error\":null}}]}");
+	    "\"last_error\":null},\"revoked_at\":\"2021-02-25T15:02:10Z\",\"revocation\":{\"status\":\"pending\",\"attempts\":0,\"last_error\":null}}]}");
 	/* The void, then the read of what it left. */
 	assert_int_equal(fk.calls, 2);
 	assert_int_equal(fk.got_id, 11);

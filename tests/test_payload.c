@@ -47,11 +47,13 @@ build(char *buf, size_t sz, const char *event, int64_t user,
 {
 	json_object	*o;
 
+	int	 revoke = strcmp(event, "reward.revoked") == 0;
+
 	assert_int_equal(reward_payload(buf, sz, event, 41, 7, user, role,
-	    def, NOW), 0);
+	    def, NOW, revoke ? NOW + 3600 : 0), 0);
 	o = json_tokener_parse(buf);
 	assert_non_null(o);
-	assert_int_equal(json_object_object_length(o), 9);
+	assert_int_equal(json_object_object_length(o), revoke ? 10 : 9);
 	return o;
 }
 
@@ -64,12 +66,22 @@ test_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(reward_payload(buf, sizeof(buf), "reward.issued",
-	    41, 7, 9007199254740993LL, "referrer", &def, NOW), 0);
+	    41, 7, 9007199254740993LL, "referrer", &def, NOW, 0), 0);
 	assert_string_equal(buf, "{\"event\":\"reward.issued\","
 	    "\"reward_id\":41,\"referral_id\":7,"
 	    "\"user_id\":9007199254740993,\"role\":\"referrer\","
 	    "\"type\":\"credit\",\"amount\":\"10.00\",\"currency\":\"USD\","
 	    "\"issued_at\":\"2024-05-01T10:00:00Z\"}");
+	/* A revocation: the grant's issued_at, then its own revoked_at. */
+	assert_int_equal(reward_payload(buf, sizeof(buf), "reward.revoked",
+	    41, 7, 9007199254740993LL, "referrer", &def, NOW, NOW + 86461),
+	    0);
+	assert_string_equal(buf, "{\"event\":\"reward.revoked\","
+	    "\"reward_id\":41,\"referral_id\":7,"
+	    "\"user_id\":9007199254740993,\"role\":\"referrer\","
+	    "\"type\":\"credit\",\"amount\":\"10.00\",\"currency\":\"USD\","
+	    "\"issued_at\":\"2024-05-01T10:00:00Z\","
+	    "\"revoked_at\":\"2024-05-02T10:01:01Z\"}");
 }
 
 /* User id, role, type and currency come back as they went in. */
@@ -125,12 +137,12 @@ test_too_small(void **state)
 
 	(void)state;
 	assert_int_equal(reward_payload(buf, sizeof(buf), "reward.issued",
-	    1, 2, 3, "referrer", &def, NOW), 0);
+	    1, 2, 3, "referrer", &def, NOW, 0), 0);
 	len = strlen(buf);
 	assert_int_equal(reward_payload(buf, len + 1, "reward.issued", 1, 2,
-	    3, "referrer", &def, NOW), 0);
+	    3, "referrer", &def, NOW, 0), 0);
 	assert_int_equal(reward_payload(buf, len, "reward.issued", 1, 2, 3,
-	    "referrer", &def, NOW), -1);
+	    "referrer", &def, NOW, 0), -1);
 }
 
 int

@@ -3,7 +3,8 @@
 # deliveries of one event give one conversion and two rewards; 10
 # different qualifying events for one referee at once give one
 # conversion; parallel signups, mints and landings of the same user or
-# code neither duplicate nor lose anything.
+# code neither duplicate nor lose anything; 50 signups with one code at
+# once give exactly max_signups_per_referrer_per_hour attributed.
 . "$(dirname "$0")/lib/api.sh"
 
 PIDS0=$(fcgi_pids)
@@ -117,6 +118,24 @@ wait_for "[ \"\$(sql \"SELECT COALESCE(SUM(clicks),0) FROM click_counts WHERE co
     $((FLUSH / 1000 + 5))
 is "200 clicks counted across the workers" \
     "$(sql "SELECT COALESCE(SUM(clicks),0) FROM click_counts WHERE code = '$C4'")" 200
+
+# --- 50 signups with one code at once: the referrer velocity limit is exact
+LIM=$(conf_get max_signups_per_referrer_per_hour); LIM=${LIM:-10}
+referrer 500; CV=$RCODE
+mkdir -p "$T/v"
+for i in $(seq 50); do	# a fresh IP each: only the referrer limit can hold
+	printf '{"user_id":%s,"code":"%s","ip":"10.%d.%d.%d"}' "$(uid $((500 + i)))" \
+	    "$CV" $((RANDOM % 250 + 1)) $((i / 250 + 1)) $((i % 250 + 1)) >"$T/v/$i.json"
+done
+par 50 "$T/v50" -X POST -H "Authorization: Bearer $API_KEY" \
+    -H 'Content-Type: application/json' --data-binary "@$T/v/{}.json" "$BASE_URL/v1/signups"
+is "50 signups for one referrer at once: all 201" "$(count "$T/v50" 201)" 50
+is "velocity: exactly $LIM attributed, $((50 - LIM)) held (referrer_velocity)" \
+    "$(cat "$T"/v50/*.body | jq -r '.attribution.result + "/" + (.attribution.reason // "")' | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" \
+    "attributed/:$LIM held/referrer_velocity:$((50 - LIM)) "
+is "velocity: the referrals as stored agree" \
+    "$(sql "SELECT CONCAT(SUM(review = 'none'), ' ', SUM(review = 'held' AND review_rule = 'referrer_velocity')) FROM referrals WHERE referrer_id = $(uid 500)")" \
+    "$LIM $((50 - LIM))"
 
 is "no worker died" "$(fcgi_pids)" "$PIDS0"
 finish

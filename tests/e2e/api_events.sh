@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/e2e/api_events.sh: signed conversion events (POST /v1/events) and
 # every outcome of SPEC.md section 5, rewards and outbox rows, referral
-# detail, referrer stats adding up, and the admin void.
+# detail (with each revocation's delivery), referrer stats adding up, the
+# admin void, and a referrer flagged after attribution held at reward time.
 . "$(dirname "$0")/lib/api.sh"
 
 # att N: signs user N up with referrer A's code; the referral id is in RID.
@@ -146,12 +147,59 @@ is "void: rewards revoked" "$(j '[.rewards[].status] | join(",")')" "revoked,rev
 is "void: audit log row by operator api" \
     "$(sql "SELECT CONCAT(operator, ' ', action, ' ', detail) FROM audit_log WHERE referral_id = $R1")" \
     "api void fraud ring, ticket 42"
+wait_for "[ \"\$(sql \"SELECT COUNT(*) FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id WHERE w.referral_id = $R1 AND o.event = 'reward.revoked' AND o.status = 'delivered'\")\" = 2 ]" 10
+api GET "/v1/referrals/$R1"
+is "GET after the void: each reward shows its revocation delivered too" \
+    "$(j '[.rewards[] | .status + "/" + .delivery.status + "/" + .revocation.status + "/" + (.revoked_at != null | tostring)] | join(",")')" \
+    "revoked/delivered/delivered/true,revoked/delivered/delivered/true"
 admin POST "/v1/referrals/$R1/void" '{"reason":"again"}'
 is "void again: 200, nothing more" "$ST $(j .void_reason) $(outbox_of "$R1" revoked)" \
     "200 fraud ring, ticket 42 2"
 admin POST "/v1/referrals/$R5/void" '{"reason":"pending one"}'
 is "void a pending referral: voided, no outbox rows" \
     "$ST $(j .status) $(outbox_of "$R5" revoked) $(outbox_of "$R5" issued)" "200 voided 0 0"
+# --- a referrer flagged while a referral of theirs is pending -----------------
+F=$(uid 260)
+referrer 260; CF=$RCODE
+UF=$(uid 261)
+signup "{\"user_id\":$UF,\"code\":\"$CF\"}"
+RF=$(j .referral.id)
+sql "INSERT INTO flagged_users (user_id, reason, flagged_by, created_at)
+     VALUES ($F, 'e2e', 'api_events.sh', UTC_TIMESTAMP())"
+event "$(ev_json "ev-$UBASE-f1" "$UF" "o-$UBASE-f1" 25.00)"
+is "flagged referrer: the order converts" "$ST $(j .outcome) $(j .referral_id)" "200 converted $RF"
+is "flagged referrer: held for review with rule flagged_referrer, no rewards" \
+    "$(sql "SELECT CONCAT(status, ' ', review, ' ', review_rule) FROM referrals WHERE id = $RF") $(rewards_of "$RF")" \
+    "converted held flagged_referrer 0"
+is "flagged referrer: a fraud flag flagged_referrer/hold" \
+    "$(sql "SELECT CONCAT(rule, '/', decision) FROM fraud_flags WHERE referral_id = $RF")" \
+    "flagged_referrer/hold"
+sleep 2.5
+is "flagged referrer: 2.5 s later nothing was sent (the dispatcher's due scan holds too)" \
+    "$(sql "SELECT COUNT(*) FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id WHERE w.referral_id = $RF") $(status_of "$RF")" \
+    "0 converted"
+
+# --- the order's amount, currency and time are kept; partial refunds ------------
+G=$(uid 270)
+referrer 270; CG=$RCODE
+UG=$(uid 271)
+signup "{\"user_id\":$UG,\"code\":\"$CG\"}"
+RG=$(j .referral.id)
+event "$(ev_json "ev-$UBASE-g0" "$UG" "o-$UBASE-g1" 500.00 | sed 's/"USD"/"EUR"/')"
+is "an order in a currency with no minimum: below_minimum, whatever the amount" \
+    "$ST $(j .outcome) $(status_of "$RG")" "200 below_minimum pending"
+event "$(ev_json "ev-$UBASE-g1" "$UG" "o-$UBASE-g1" 25.00)"
+is "the USD order converts" "$ST $(j .outcome) $(status_of "$RG")" "200 converted rewarded"
+is "the event keeps the order's amount, currency and time" \
+    "$(sql "SELECT CONCAT(amount, ' ', currency, ' ', occurred_at IS NOT NULL) FROM inbound_events WHERE event_id = 'ev-$UBASE-g1'")" \
+    "25.00 USD 1"
+event "$(ev_json "ev-$UBASE-g2" "$UG" "o-$UBASE-g1" 10.00 order.refunded)"
+is "a partial refund (10.00 of 25.00): recorded, ignored, the referral stays rewarded" \
+    "$ST $(j .outcome) $(status_of "$RG") $(sql "SELECT CONCAT(amount, ' ', outcome) FROM inbound_events WHERE event_id = 'ev-$UBASE-g2'")" \
+    "200 ignored rewarded 10.00 ignored"
+event "$(ev_json "ev-$UBASE-g3" "$UG" "o-$UBASE-g1" 25.00 order.refunded)"
+is "the full refund voids it" "$ST $(j .outcome) $(status_of "$RG")" "200 voided voided"
+
 api GET "/v1/referrers/$A/stats"
 is "stats after the voids still add up" \
     "$(j '[.signups, .pending, .rewarded, .voided] | join(" ")') $(j '.pending + .converted + .rewarded + .voided == .signups')" \

@@ -187,7 +187,9 @@ stop_daemon() {
 # attempt of a row (dispatcher log) and of a message (webhook-id, and the
 # key matching the payload's reward at the receiver), every delivered key
 # applied exactly once after dedupe and no other key applied, no request
-# with a bad signature, no row in flight twice at once at a receiver.
+# with a bad signature, no row in flight twice at once at a receiver; a
+# cancelled grant (voided before it was delivered) is never applied, and
+# no revocation reached a receiver before its grant (order_audit.py).
 audit() {
 	sql "SELECT id, idempotency_key, status, attempts, event, reward_id FROM outbox" >"$T/audit.rows"
 	python3 - "$T" "$@" <<'PY' >"$T/audit.out" 2>&1
@@ -203,7 +205,9 @@ if not rows:
     errs.append("no outbox rows at all")
 for rid, (key, status, att, event, reward) in rows.items():
     want = "dead" if rid in dead_ok else "delivered"
-    if status != want:
+    if status == "cancelled" and event == "reward.issued":
+        pass
+    elif status != want:
         errs.append(f"row {rid} {key}: {status}, want {want}")
     prefix = "revoke-" if event == "reward.revoked" else "reward-"
     if key != f"{prefix}{reward}":
@@ -223,7 +227,7 @@ for rid, keys in seen.items():
         errs.append(f"row {rid} sent with keys {sorted(keys)}")
     elif rid in rows and rows[rid][0] not in keys:
         errs.append(f"row {rid} sent as {keys}, stored as {rows[rid][0]}")
-missing = [r for r in rows if r not in seen]
+missing = [r for r in rows if r not in seen and rows[r][1] != "cancelled"]
 if missing:
     errs.append(f"{len(missing)} rows never attempted per the logs, "
                 f"e.g. {missing[:5]}")
@@ -256,7 +260,7 @@ keys = {v[0] for rid, v in rows.items() if v[1] == "delivered"}
 for k in keys:
     if applied.get(k, 0) != 1:
         errs.append(f"{k}: applied {applied.get(k, 0)} times")
-extra = set(applied) - {v[0] for v in rows.values()}
+extra = set(applied) - {v[0] for v in rows.values() if v[1] != "cancelled"}
 if extra:
     errs.append(f"applied keys not in the outbox: {sorted(extra)[:5]}")
 if overlap:
@@ -271,6 +275,9 @@ sys.exit(1 if errs else 0)
 PY
 	local rc=$?
 	ok $rc "audit: $(tail -1 "$T/audit.out")" "$(head -20 "$T/audit.out" | tr '\n' ';')"
+	python3 "$top/tests/lib/order_audit.py" "$T"/recv-*.log >"$T/order.out" 2>&1
+	ok $? "audit: per-reward order, $(head -1 "$T/order.out")" \
+	    "$(tail -n +2 "$T/order.out" | tr '\n' ';')"
 }
 
 trap finish EXIT

@@ -156,18 +156,25 @@ sys.exit(1 if bad or len(want) != 4 else 0)
 PY
 
 # --- the messages are the JSON of SPEC.md section 6
-check "payloads: every field of SPEC section 6, nothing else" python3 - <<PY
+check "payloads: every field of SPEC section 6, nothing else (revocations: the grant's issued_at, and revoked_at)" python3 - <<PY
 import json, subprocess
 rows = subprocess.run(["mariadb", "--no-defaults", "--socket=$SOCK", "-u$DBA",
-    "-N", "-B", "$TDB", "-e", "SELECT event, reward_id, payload FROM outbox"],
+    "-N", "-B", "$TDB", "-e", "SELECT o.event, o.reward_id, "
+    "DATE_FORMAT(w.issued_at, '%Y-%m-%dT%H:%i:%sZ'), "
+    "COALESCE(DATE_FORMAT(w.revoked_at, '%Y-%m-%dT%H:%i:%sZ'), ''), "
+    "o.payload FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id"],
     capture_output=True, text=True, check=True).stdout.splitlines()
 fields = {"event", "reward_id", "referral_id", "user_id", "role", "type",
           "amount", "currency", "issued_at"}
 assert rows, "no rows"
 for line in rows:
-    ev, rid, payload = line.split("\t", 2)
+    ev, rid, issued, revoked, payload = line.split("\t", 4)
     m = json.loads(payload)
-    assert set(m) == fields, (set(m) ^ fields, payload)
+    # A revocation: the grant's issued_at, and its own revoked_at.
+    want = fields | {"revoked_at"} if ev == "reward.revoked" else fields
+    assert set(m) == want, (set(m) ^ want, payload)
+    assert m["issued_at"] == issued, (issued, payload)
+    assert m.get("revoked_at", "") == revoked or ev != "reward.revoked", (revoked, payload)
     assert m["event"] == ev and m["reward_id"] == int(rid), payload
     assert m["role"] in ("referrer", "referee"), payload
     assert m["amount"] in ("10.00", "5.00") and m["currency"] == "USD", payload

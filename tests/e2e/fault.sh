@@ -46,6 +46,14 @@ echo "# answers 502 from killed workers: $(sum status_502_worker_kill)"
 echo "# rewards lost:                 $lost"
 echo "# rewards applied twice:        $twice"
 echo "# revocations lost:             $(sum revocations_lost)"
+echo "# per-reward order: grants applied $(sum grants_applied), revocations applied $(sum revocations_applied), grants cancelled $(sum grants_cancelled), out of order $(sum out_of_order)"
+n=$((n + 1))
+if [ "$(sum out_of_order)" = 0 ]; then
+	echo "ok $n - no revocation received before its grant"
+else
+	echo "not ok $n - revocations received before their grant: $(sum out_of_order)"
+	failed=$((failed + 1))
+fi
 n=$((n + 1))
 if [ "$lost" = 0 ] && [ "$twice" = 0 ] && [ "$(sum rewards)" -gt 0 ]; then
 	echo "ok $n - no reward lost, none applied twice"

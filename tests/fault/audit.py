@@ -11,6 +11,9 @@ results), for the users of one test (ids UBASE .. UBASE+SPAN-1):
   - every reward (and revocation) has its outbox row, delivered, and its
     key was applied exactly once at the receivers; no party got two
     grants under different keys;
+  - a grant voided before delivery is cancelled, never applied, and has
+    no revocation; no revoke-<id> reached a receiver before reward-<id>
+    was applied (SPEC 13; tests/lib/order_audit.py);
   - nothing accepted with a 2xx is missing: every event answered 2xx is
     in inbound_events with the same body, every "converted" answer is its
     referral's conversion, every signup and mint answered 2xx is stored.
@@ -28,6 +31,11 @@ import os
 import pwd
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import order_audit  # noqa: E402
 
 
 def query(args, q):
@@ -178,7 +186,19 @@ def main():
     errs = []
     twice = 0
     revlost = 0
+    cancelled = 0
     for wid, w in rewards.items():
+        g = outbox.get("reward-%d" % wid)
+        if g is not None and g["status"] == "cancelled":
+            # voided before its grant was delivered: nothing to revoke
+            cancelled += 1
+            if w["status"] != "revoked":
+                errs.append(f"reward-{wid}: cancelled, reward {w['status']}")
+            if applied.get("reward-%d" % wid, 0):
+                errs.append(f"reward-{wid}: cancelled but applied")
+            if "revoke-%d" % wid in outbox:
+                errs.append(f"revoke-{wid}: written for a cancelled grant")
+            continue
         keys = [("reward-%d" % wid, "reward.issued")]
         if w["status"] == "revoked":
             keys.append(("revoke-%d" % wid, "reward.revoked"))
@@ -212,6 +232,13 @@ def main():
           "once after dedupe by key", errs,
           f"{len(outbox)} messages, {sum(applied.get(k, 0) for k in outbox)}"
           f" applied")
+
+    # --- the per-reward order at the receivers
+    orders = order_audit.audit(args.recv)
+    check("no revocation received before its grant was applied, none "
+          "for a grant never delivered", orders["bad"],
+          f"grants={orders['grants']} revocations={orders['revocations']} "
+          f"cancelled={cancelled}")
 
     # --- answers the clients got
     errs = []
@@ -282,7 +309,11 @@ def main():
 
     figs = {"rewards": len(rewards), "rewards_lost": lost,
             "rewards_twice": twice, "revocations_lost": revlost,
-            "referrals": len(refs), "events_stored": len(events)}
+            "referrals": len(refs), "events_stored": len(events),
+            "grants_applied": orders["grants"],
+            "revocations_applied": orders["revocations"],
+            "grants_cancelled": cancelled,
+            "out_of_order": len(orders["bad"])}
     for ok, what, detail in checks:
         print(f"{'ok' if ok else 'not ok'}\t{what}\t{detail}")
     print("figures\t" + " ".join(f"{k}={v}" for k, v in figs.items()))

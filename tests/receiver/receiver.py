@@ -31,6 +31,8 @@ Control endpoints (not signed, not counted as reward requests):
   GET  /_health   {"status":"ok"}
   GET  /_control  current fault settings
   POST /_control  {"faults":"SPEC", "always":KIND|null, "hang_seconds":N,
+                   "fault_prefix":"reward-"|null (faults only for keys
+                   with that prefix: grants, not revocations),
                    "hang_applies":bool, "retry_after":VALUE,
                    "reset_stats":bool}
 """
@@ -145,6 +147,7 @@ class State:
         self.rng = random.Random(args.seed)
         self.faults = parse_faults(args.faults)
         self.always = None
+        self.fault_prefix = None
         if args.always is not None:
             self.always = parse_faults(args.always)[0][0]
         self.hang_seconds = args.hang_seconds
@@ -220,6 +223,7 @@ class State:
             return {
                 "faults": faults_str(self.faults),
                 "always": self.always,
+                "fault_prefix": self.fault_prefix,
                 "hang_seconds": self.hang_seconds,
                 "hang_applies": self.hang_applies,
                 "retry_after": self.retry_after,
@@ -391,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
                 st.faults = faults
             if "always" in req:
                 st.always = always
+            if "fault_prefix" in req:
+                fp = req["fault_prefix"]
+                st.fault_prefix = str(fp) if fp else None
             if hs is not None:
                 st.hang_seconds = hs
             if "hang_applies" in req:
@@ -548,6 +555,8 @@ class Handler(BaseHTTPRequestHandler):
             fault = st.always
             if fault is None:
                 fault = pick_fault(st.faults, st.rng.random())
+            if st.fault_prefix and not key.startswith(st.fault_prefix):
+                fault = None
             hang_seconds = st.hang_seconds
             hang_applies = st.hang_applies
             retry_after = st.retry_after
