@@ -45,7 +45,7 @@ checkout() { # ID USER PI AMOUNT PAYMENT_STATUS
 	    "$1" "$4" "$4" "$2" "$3" "$5"
 }
 invoice() { # ID CLIENT_REF_USER PI AMOUNT
-	printf '{"id":"in_%s","object":"invoice","amount_due":%s,"amount_paid":%s,"amount_remaining":0,"billing_reason":"subscription_cycle","currency":"eur","customer":"cus_NeZwdNtLEOXuvB","metadata":{"referd_user_id":"%s"},"paid":true,"payment_intent":"%s","status":"paid","subscription":"sub_1MowQVLkdIwHu7ixeRlqHVzs"}' \
+	printf '{"id":"in_%s","object":"invoice","amount_due":%s,"amount_paid":%s,"amount_remaining":0,"billing_reason":"subscription_cycle","currency":"usd","customer":"cus_NeZwdNtLEOXuvB","metadata":{"referd_user_id":"%s"},"paid":true,"payment_intent":"%s","status":"paid","subscription":"sub_1MowQVLkdIwHu7ixeRlqHVzs"}' \
 	    "$1" "$4" "$4" "$2" "$3"
 }
 charge() { # ID USER PI
@@ -72,7 +72,7 @@ is "redelivery: 200 duplicate" "$ST $(j .outcome)" "200 duplicate"
 is "redelivery changed nothing" "$(sql "SELECT COUNT(*) FROM referral_rewards WHERE referral_id = $R1")" 2
 
 att 302; R2=$RID; U2=$(uid 302)
-B=$(evt "evt_$UBASE-3" invoice.paid "$(invoice 3 "$U2" "pi_$UBASE-3" 4200)")
+B=$(evt "evt_$UBASE-3" invoice.paid "$(invoice 3 "$U2" "pi_$UBASE-3" 2500)")
 stripe "$B"
 is "invoice.paid: 200 converted" "$ST $(j .outcome) $(j .referral_id)" "200 converted $R2"
 B=$(evt "evt_$UBASE-4" charge.refunded "$(charge 4 "$U2" "pi_$UBASE-3")")
