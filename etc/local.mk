@@ -34,7 +34,8 @@ dist_logrotate_DATA = etc/logrotate.d/referd
 # The web server configs, as examples: nginx's FastCGI parameters and a
 # site, and the lighttpd and Apache templates of the developer stack.
 nginxexampledir = $(pkgdatadir)/nginx
-dist_nginxexample_DATA = etc/nginx/referd-fastcgi.conf etc/nginx/referd-site.conf
+dist_nginxexample_DATA = etc/nginx/referd-fastcgi.conf etc/nginx/referd-site.conf \
+	etc/nginx/referd-errors.conf
 lighttpdexampledir = $(pkgdatadir)/lighttpd
 dist_lighttpdexample_DATA = etc/lighttpd/referd.conf.in
 apacheexampledir = $(pkgdatadir)/apache
