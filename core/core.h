@@ -20,6 +20,8 @@
 #define MAX_URI			2048		/* request URI, bytes */
 #define MAX_PARAM		8192		/* any one FastCGI parameter */
 #define MAX_REQUEST_ID		64		/* X-Request-Id, characters */
+#define RETRY_AFTER_SECONDS	5		/* Retry-After of a 503 (and of the
+					   web servers' own 502/503/504) */
 #define MAX_FIELD		256		/* any string field of a body */
 #define MAX_EVENT_ID		128		/* webhook-id / event id */
 #define MAX_SIG_HEADER		1024		/* webhook-signature header */

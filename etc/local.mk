@@ -34,9 +34,17 @@ dist_logrotate_DATA = etc/logrotate.d/referd
 # The web server configs, as examples: nginx's FastCGI parameters and a
 # site, and the lighttpd and Apache templates of the developer stack.
 nginxexampledir = $(pkgdatadir)/nginx
-dist_nginxexample_DATA = etc/nginx/referd-fastcgi.conf etc/nginx/referd-site.conf
+dist_nginxexample_DATA = etc/nginx/referd-fastcgi.conf etc/nginx/referd-site.conf \
+	etc/nginx/referd-errors.conf
 lighttpdexampledir = $(pkgdatadir)/lighttpd
 dist_lighttpdexample_DATA = etc/lighttpd/referd.conf.in
+lighttpderrorsdir = $(pkgdatadir)/lighttpd/errors
+dist_lighttpderrors_DATA = etc/lighttpd/errors/400.html \
+	etc/lighttpd/errors/405.html etc/lighttpd/errors/411.html \
+	etc/lighttpd/errors/413.html etc/lighttpd/errors/414.html \
+	etc/lighttpd/errors/431.html etc/lighttpd/errors/501.html \
+	etc/lighttpd/errors/502.html etc/lighttpd/errors/503.html \
+	etc/lighttpd/errors/504.html etc/lighttpd/errors/505.html
 apacheexampledir = $(pkgdatadir)/apache
 dist_apacheexample_DATA = etc/apache/referd.conf.in
 

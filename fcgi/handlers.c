@@ -76,6 +76,23 @@ add(json_object *o, const char *k, json_object *v)
 	json_object_object_add(o, k, v);
 }
 
+/*
+ * Sets the Location of a 201 to the path "pre" ID "post" (ours), "id" a
+ * parsed integer: nothing of the request's text reaches the header.
+ * Returns 0, or -1 out of memory.
+ */
+static int
+location_set(struct http_resp *rs, const char *pre, int64_t id,
+    const char *post)
+{
+	free(rs->location);
+	if (asprintf(&rs->location, "%s%" PRId64 "%s", pre, id, post) == -1) {
+		rs->location = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Sets the answer's JSON root; returns "status". */
 static int
 answer(struct http_resp *rs, json_object *root, int status)
@@ -196,6 +213,9 @@ h_code_mint(struct app *app, const struct input *in, struct http_resp *rs)
 	rc = ops(app)->code_mint(app->db, in->id, app->now(), &c);
 	if (rc != DB_OK && rc != DB_DUP)
 		return db_fail(rs, rc);
+	if (rc == DB_OK && location_set(rs, "/v1/users/", c.user_id,
+	    "/code") == -1)
+		return http_error(rs, 500, "internal", "out of memory");
 	return code_answer(app, &c, rs, rc == DB_OK ? 201 : 200);
 }
 
@@ -260,6 +280,12 @@ h_signup(struct app *app, const struct input *in, struct http_resp *rs)
 		add(attr, "reason", json_object_new_string(
 		    rule_name(so.rule)));
 	add(o, "attribution", attr);
+	if (rc == DB_OK && (so.referral_id != 0 ?
+	    location_set(rs, "/v1/referrals/", so.referral_id, "") :
+	    location_set(rs, "/v1/users/", s->user_id, "/code")) == -1) {
+		json_object_put(o);
+		return http_error(rs, 500, "internal", "out of memory");
+	}
 	return answer(rs, o, rc == DB_OK ? 201 : 200);
 }
 

@@ -677,11 +677,16 @@ int
 http_head(const struct http_resp *rs, char *buf, size_t sz, size_t bodysz)
 {
 	const char	*ctype = rs->content_type;
+	char		 retry[32] = "";
 	int		 n;
 
 	/* A response without a body (the landing redirect) has no type. */
 	if (ctype == NULL && bodysz > 0)
 		ctype = "application/json";
+	/* 503 is the database away: worth trying again soon. */
+	if (rs->status == 503)
+		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
+		    RETRY_AFTER_SECONDS);
 	n = snprintf(buf, sz,
 	    "Status: %d %s\r\n"
 	    "%s%s%s"
@@ -693,6 +698,7 @@ http_head(const struct http_resp *rs, char *buf, size_t sz, size_t bodysz)
 	    "%s%s%s"
 	    "%s%s%s"
 	    "%s"
+	    "%s"
 	    "\r\n",
 	    rs->status, status_reason(rs->status),
 	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
@@ -703,7 +709,7 @@ http_head(const struct http_resp *rs, char *buf, size_t sz, size_t bodysz)
 	    rs->cookie ? "\r\n" : "",
 	    rs->allow ? "Allow: " : "", rs->allow ? rs->allow : "",
 	    rs->allow ? "\r\n" : "",
-	    rs->www_auth ? "WWW-Authenticate: Bearer\r\n" : "");
+	    rs->www_auth ? "WWW-Authenticate: Bearer\r\n" : "", retry);
 	if (n < 0 || (size_t)n >= sz)
 		return -1;
 	return n;

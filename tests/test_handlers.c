@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -198,9 +199,30 @@ rq(const char *method, const char *uri, const char *auth, const char *body)
 	return r;
 }
 
+/* The header block of the last answer serve() gave. */
+static char	 got_head[1024];
+
+/* The value of header "name" (with its ": ") in got_head, or "". */
+static const char *
+got_hdr(const char *name)
+{
+	static char	 v[256];
+	const char	*p;
+	size_t		 n;
+
+	v[0] = '\0';
+	if ((p = strstr(got_head, name)) != NULL && p > got_head &&
+	    p[-1] == '\n') {
+		p += strlen(name);
+		n = strcspn(p, "\r");
+		snprintf(v, sizeof(v), "%.*s", (int)n, p);
+	}
+	return v;
+}
+
 /*
  * Serves "r" and checks the status and the whole JSON body; "want" NULL
- * skips the body.
+ * skips the body.  The header block is left in got_head.
  */
 static void
 serve(struct http_req *r, int status, const char *want)
@@ -211,6 +233,7 @@ serve(struct http_req *r, int status, const char *want)
 
 	http_serve(&fx_app, r, &rs);
 	body = http_body(&rs, &len);
+	assert_true(http_head(&rs, got_head, sizeof(got_head), len) > 0);
 	if (rs.status != status || (want != NULL && strcmp(body, want) != 0))
 		print_error("%s %s: got %d %s\n", r->method, r->uri,
 		    rs.status, body);
@@ -234,6 +257,8 @@ test_code_mint(void **state)
 	    "\"url\":\"https://r.example/r/" CODE_A "\",\"expires_at\":null}");
 	assert_int_equal(fk.got_id, 42);
 	assert_int_equal(fk.got_now, FX_TS);
+	assert_string_equal(got_hdr("Location: "), "/v1/users/42/code");
+	assert_string_equal(got_hdr("Retry-After: "), "");
 
 	/* An existing code: 200 with the first one, and its expiry. */
 	fk.rc = DB_DUP;
@@ -241,11 +266,15 @@ test_code_mint(void **state)
 	serve(&r, 200, "{\"user_id\":42,\"code\":\"" CODE_A "\","
 	    "\"url\":\"https://r.example/r/" CODE_A "\","
 	    "\"expires_at\":\"2025-01-01T00:00:00Z\"}");
+	assert_string_equal(got_hdr("Location: "), "");
 
 	fk.rc = DB_ERR;
 	serve(&r, 500, NULL);
+	assert_string_equal(got_hdr("Retry-After: "), "");
 	fk.rc = DB_UNAVAILABLE;
 	serve(&r, 503, NULL);
+	assert_string_equal(got_hdr("Location: "), "");
+	assert_int_equal(atoi(got_hdr("Retry-After: ")), RETRY_AFTER_SECONDS);
 	assert_int_equal(fk.calls, 4);
 }
 
@@ -284,6 +313,7 @@ test_signup_attributed(void **state)
 	    "\"referral\":{\"id\":11,\"referrer_id\":42,"
 	    "\"status\":\"pending\",\"review\":\"none\"},"
 	    "\"attribution\":{\"result\":\"attributed\"}}");
+	assert_string_equal(got_hdr("Location: "), "/v1/referrals/11");
 	/* What the data layer got: the code normalised, the domain in
 	 * lower case and not on the (empty) list. */
 	assert_int_equal(fk.got_si.user_id, 7);
@@ -305,8 +335,9 @@ test_signup_attributed(void **state)
 	    "\"status\":\"pending\","
 	    "\"review\":\"held\"},\"attribution\":{\"result\":\"held\","
 	    "\"reason\":\"same_ip\"}}");
+	assert_string_equal(got_hdr("Location: "), "");
 
-	/* No code: no referral. */
+	/* No code: no referral; Location names the user's code. */
 	memset(&fk.so, 0, sizeof(fk.so));
 	snprintf(fk.so.code, sizeof(fk.so.code), CODE_B);
 	fk.so.result = ATTR_NONE;
@@ -315,6 +346,7 @@ test_signup_attributed(void **state)
 	    "{\"user_id\":8}");
 	serve(&r, 201, "{\"user_id\":8,\"code\":\"" CODE_B "\","
 	    "\"referral\":null,\"attribution\":{\"result\":\"none\"}}");
+	assert_string_equal(got_hdr("Location: "), "/v1/users/8/code");
 	assert_int_equal(fk.got_si.code_given, 0);
 	assert_string_equal(fk.got_si.email_domain, "");
 }

@@ -121,7 +121,9 @@ for f in /lib/systemd/system/referd-fcgi.socket /lib/systemd/system/referd-fcgi.
     /lib/systemd/system/referd-dispatch.service /usr/lib/sysusers.d/referd.conf \
     /usr/lib/tmpfiles.d/referd.conf /etc/logrotate.d/referd \
     /usr/share/referd/nginx/referd-fastcgi.conf /usr/share/referd/nginx/referd-site.conf \
+    /usr/share/referd/nginx/referd-errors.conf \
     /usr/share/referd/lighttpd/referd.conf.in /usr/share/referd/apache/referd.conf.in \
+    /usr/share/referd/lighttpd/errors/413.html /usr/share/referd/lighttpd/errors/503.html \
     /usr/share/referd/disposable_domains.txt /usr/share/referd/migrations/001_initial.sql; do
 	is "$f installed, 644 root:root" "$(mode "$f")" "644 root:root"
 done

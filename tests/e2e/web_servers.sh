@@ -4,7 +4,9 @@
 # again behind lighttpd (REFERD_PORT+3), Apache with mod_proxy_fcgi
 # (+4) and Apache with mod_fcgid starting referd-fcgi itself (+8, started
 # here); then what belongs to the web servers themselves: a 413 from the
-# server itself (the app never sees an oversize body), the body limit at
+# server itself (the app never sees an oversize body), each server's own
+# errors (400, 411, 413, 414, 431, TRACE, 502/503 with the app away) in
+# the app's JSON shape, Retry-After on 503, Location on 201, the body limit at
 # exactly MAX_BODY, chunked bodies, header limits, headers that must
 # survive (X-Request-Id, Location, Set-Cookie, Allow,
 # WWW-Authenticate), HEAD, TRACE, the limit constants of every config
@@ -52,11 +54,18 @@ head -c $((MAXB + 1)) /dev/zero | tr '\0' a >"$T/max1"
 referrer 900; WCODE=$RCODE
 FI=0
 
-# who: whose answer the last one is: "app" (referd's JSON error) or
-# "server" (the web server's own page).
+# who: whose answer the last one is: "app" (referd's, which always
+# carries X-Request-Id) or "server" (the web server's own).
 who() {
-	printf '%s' "$BODY" | jq -e .error.code >/dev/null 2>&1 && echo app || echo server
+	[ -n "$(hdr X-Request-Id)" ] && echo app || echo server
 }
+# own: the last answer as STATUS/WHO/CODE/TYPE: a web server's own error
+# is in the app's JSON shape (SPEC.md section 4), e.g.
+# 413/server/body_too_large/application/json.
+own() {
+	echo "$ST/$(who)/$(errcode)/$(hdr Content-Type)"
+}
+J=application/json
 
 # front NAME URL CHUNKED: the checks of one front end.  CHUNKED says what
 # it does with a chunked request body: "pass" it on (with its length)
@@ -66,33 +75,51 @@ front() {
 	FI=$((FI + 10))	# this front's users: uid 900 + FI + 1..9
 
 	api POST /v1/signups "" --data-binary @"$T/1m" -H "$JSON_H"
-	is "$n: 1 MiB body: 413 from the server itself (the app never sees it)" \
-	    "$ST/$(who)" 413/server
+	is "$n: 1 MiB body: 413 from the server itself (the app never sees it), JSON" \
+	    "$(own)" 413/server/body_too_large/$J
 	api POST /v1/signups "" --data-binary @"$T/max" -H "$JSON_H"
 	is "$n: a body of exactly MAX_BODY bytes reaches the app (400 invalid_json)" \
 	    "$ST/$(errcode)" "400/invalid_json"
 	api POST /v1/signups "" --data-binary @"$T/max1" -H "$JSON_H"
-	is "$n: MAX_BODY + 1 bytes: 413 from the server" "$ST/$(who)" 413/server
+	is "$n: MAX_BODY + 1 bytes: 413 from the server, JSON" "$(own)" 413/server/body_too_large/$J
 	api POST /v1/signups "" --data-binary @"$T/1m" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
 	CH=$(uid $((901 + FI)))
 	# Valid JSON of 40 KiB: spaces after the object.
 	{ printf '{"user_id":%s}' "$CH"; head -c 40000 /dev/zero | tr '\0' ' '; } >"$T/pad"
 	if [ "$chunked" = pass ]; then
-		is "$n: 1 MiB chunked body: 413 from the server" "$ST/$(who)" 413/server
+		is "$n: 1 MiB chunked body: 413 from the server, JSON" "$(own)" 413/server/body_too_large/$J
 		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
-		is "$n: a 40 KiB chunked body goes through" "$ST $(j .user_id)" "201 $CH"
+		is "$n: a 40 KiB chunked body goes through; 201 with Location (no referral: the user's code)" \
+		    "$ST $(j .user_id) $(hdr Location)" "201 $CH /v1/users/$CH/code"
 	else
-		is "$n: 1 MiB chunked body: 411 from the server" "$ST/$(who)" 411/server
+		is "$n: 1 MiB chunked body: 411 from the server, JSON" "$(own)" 411/server/length_required/$J
 		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H" -H 'Transfer-Encoding: chunked'
-		is "$n: a 40 KiB chunked body: 411 (send Content-Length)" "$ST/$(who)" 411/server
+		is "$n: a 40 KiB chunked body: 411 (send Content-Length), JSON" "$(own)" 411/server/length_required/$J
 		api POST /v1/signups "" --data-binary @"$T/pad" -H "$JSON_H"
-		is "$n: the same body with Content-Length goes through" "$ST $(j .user_id)" "201 $CH"
+		is "$n: the same body with Content-Length goes through; 201 with Location (the user's code)" \
+		    "$ST $(j .user_id) $(hdr Location)" "201 $CH /v1/users/$CH/code"
 	fi
 
 	big=$(head -c $((MAXP + 100)) /dev/zero | tr '\0' x)
 	req GET /healthz -H "X-Junk: $big"
-	like "$n: a header over MAX_PARAM: refused by the server (400/431)" \
-	    "$ST/$(who)" '^(400|431)/server$'
+	like "$n: a header over MAX_PARAM: refused by the server (400/431), JSON" \
+	    "$(own)" "^(400/server/bad_request|431/server/header_too_large)/$J\$"
+	big=$(head -c 9000 /dev/zero | tr '\0' x)
+	req GET "/$big"
+	like "$n: a request line over 8 KiB: the server's own 414 (lighttpd: 431), JSON" \
+	    "$(own)" "^(414/server/uri_too_long|431/server/header_too_large)/$J\$"
+	printf 'GARBAGE\r\n\r\n' >"$T/rawreq"
+	"$PY" -c 'import socket,sys
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),timeout=5)
+s.sendall(open(sys.argv[2],"rb").read()); d=b""
+while True:
+    c=s.recv(65536)
+    if not c: break
+    d+=c
+sys.stdout.write(d.decode("latin1"))' "${u##*:}" "$T/rawreq" | tr -d '\r' >"$T/raw" 2>&1
+	is "$n: a malformed request line: the server's own 400, JSON" \
+	    "$(sed -n '1s/^HTTP\/1\.[01] \([0-9]*\).*/\1/p' "$T/raw")/$(sed -n '/^$/,$p' "$T/raw" | jq -r .error.code 2>/dev/null)/$(grep -i '^content-type:' "$T/raw" | sed 's/^[^:]*: *//')" \
+	    "400/bad_request/$J"
 	req GET /healthz -H "X-Junk: ${big:0:4000}"
 	is "$n: a 4000-byte header passes" "$ST" 200
 
@@ -122,10 +149,20 @@ front() {
 	api GET "/v1/users/$(uid 999)/code"
 	is "$n: the app's 404 JSON passes unchanged (no error page)" "$ST/$(errcode)" "404/not_found"
 	req TRACE /healthz -H 'X-Secret: s3cret-trace'
-	like "$n: TRACE refused, nothing echoed" "$ST|$(grep -c s3cret-trace "$T/body")" '^(405|501)\|0$'
+	like "$n: TRACE refused, nothing echoed, JSON" "$ST|$(grep -c s3cret-trace "$T/body")|$(errcode)|$(hdr Content-Type)" \
+	    "^(405|501)\\|0\\|(method_not_allowed|not_implemented)\\|$J\$"
 	is "$n: a bodiless POST with Content-Length: 0 mints" \
 	    "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "$KEY_H" \
 	    -H 'Content-Length: 0' "$u/v1/users/$(uid $((902 + FI)))/code")" 201
+	req POST "/v1/users/$(uid $((903 + FI)))/code" -H "$KEY_H"
+	is "$n: a minted code: 201 with Location" "$ST $(hdr Location)" \
+	    "201 /v1/users/$(uid $((903 + FI)))/code"
+	req POST "/v1/users/$(uid $((903 + FI)))/code" -H "$KEY_H"
+	is "$n: the same again: 200, no Location" "$ST|$(hdr Location)" "200|"
+	api POST /v1/signups "{\"user_id\":$(uid $((904 + FI))),\"code\":\"$WCODE\"}"
+	is "$n: a signup that makes a referral: 201 with Location of the referral" \
+	    "$ST $(hdr Location)" "201 /v1/referrals/$(j .referral.id)"
+	like "$n: (and the referral id is a number)" "$(j .referral.id)" '^[0-9]+$'
 }
 front nginx "$NGINX" pass
 front lighttpd "$LIGHTTPD" pass
@@ -133,6 +170,48 @@ front apache "$APACHE" 411
 
 is "lighttpd needs Content-Length on a POST: 411 without (why the suites send 0)" \
     "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$LIGHTTPD/v1/users/$(uid 990)/code" -H "$KEY_H")" 411
+
+# --- 503 and Retry-After: the app's (database away), the servers' own (app away) ---
+# The app's 503 carries Retry-After: RETRY_AFTER_SECONDS; each server passes
+# it on.  MariaDB is stopped the way api_process.sh does it.
+RA=$(sed -n 's/^#define[[:space:]]*RETRY_AFTER_SECONDS[[:space:]]*\([0-9]*\).*/\1/p' "$top/core/core.h")
+is "RETRY_AFTER_SECONDS of core/core.h is 5" "$RA" 5
+trap 'pid_alive "$RUN/mariadb.pid" || start_mariadb >/dev/null 2>&1; rm -rf "$T"' EXIT
+stop_mariadb >/dev/null 2>&1
+for f in "nginx $NGINX" "lighttpd $LIGHTTPD" "apache $APACHE"; do
+	set -- $f; BASE_URL=$2
+	req GET /healthz
+	is "$1: the app's 503 (database away): Retry-After, JSON" \
+	    "$ST|$(hdr Retry-After)|$(errcode)|$(hdr Content-Type)|$(who)" \
+	    "503|$RA|database_unavailable|$J|app"
+	req POST "/v1/users/$(uid 995)/code" -H "$KEY_H"
+	is "$1: a mint with the database away: 503, Retry-After, no Location" \
+	    "$ST|$(hdr Retry-After)|$(hdr Location)" "503|$RA|"
+done
+start_mariadb >/dev/null 2>&1
+BASE_URL=$NGINX
+wait_for "curl -fsS -o /dev/null $NGINX/healthz" 30
+ok $? "MariaDB back: healthz 200"
+
+# The app's socket moved away (the listening socket stays bound, so
+# moving it back restores it): each server answers itself.
+ASOCK=$(conf_get listen)
+trap '[ -e "$ASOCK.away" ] && mv "$ASOCK.away" "$ASOCK"; rm -rf "$T"' EXIT
+mv "$ASOCK" "$ASOCK.away"
+for f in "nginx $NGINX 502 $RA" "lighttpd $LIGHTTPD 503 -" "apache $APACHE 503 $RA"; do
+	set -- $f; BASE_URL=$2
+	req GET /healthz
+	# lighttpd: no Retry-After on its own 503 (etc/lighttpd/referd.conf.in).
+	is "$1: the app away: the server's own $3, JSON, Retry-After ${4/-/none}" \
+	    "$ST|$(hdr Retry-After)|$(errcode)|$(hdr Content-Type)|$(who)" \
+	    "$3|${4/-/}|unavailable|$J|server"
+done
+mv "$ASOCK.away" "$ASOCK"
+for u in "$NGINX" "$LIGHTTPD" "$APACHE"; do
+	wait_for "curl -fsS -o /dev/null $u/healthz" 30
+	ok $? "the app back: $u/healthz 200"
+done
+trap 'rm -rf "$T"' EXIT
 
 # --- Apache with mod_fcgid: httpd starts referd-fcgi on the inherited socket -----
 # Everything the referd-fcgi that httpd starts (as its children's user)

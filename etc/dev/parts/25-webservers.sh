@@ -20,6 +20,7 @@ web_lighttpd_conf() {
 	mkdir -p "$VAR/lighttpd/htdocs" "$VAR/lighttpd/tmp" "$VAR/log"
 	sed -e "s|@PORT@|$((PORT + 3))|g" -e "s|@VAR@|$VAR|g" \
 	    -e "s|@RUN@|$RUN|g" -e "s|@SOCKET@|$(conf_get listen)|g" \
+	    -e "s|@ERRORS@|$top/etc/lighttpd/errors|g" \
 	    "$top/etc/lighttpd/referd.conf.in" >"$VAR/lighttpd/lighttpd.conf.new"
 	mv "$VAR/lighttpd/lighttpd.conf.new" "$VAR/lighttpd/lighttpd.conf"
 }
