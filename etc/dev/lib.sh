@@ -234,7 +234,11 @@ build() {
 	fi
 	mkdir -p "$BUILD"
 	if [ ! -f "$BUILD/Makefile" ] || [ "$top/configure" -nt "$BUILD/Makefile" ]; then
-		(cd "$BUILD" && "$top/configure" ${CONFIGURE_FLAGS:-} >/dev/null)
+		# Its output goes to a log, shown if it fails (autoconf's
+		# "rm -f core" meets the core/ directory of an out-of-tree build
+		# and says so on stderr, which is noise).
+		(cd "$BUILD" && "$top/configure" ${CONFIGURE_FLAGS:-} >configure.out 2>&1) ||
+		    { tail -n 30 "$BUILD/configure.out" >&2; return 1; }
 	fi
 	make -C "$BUILD" -j"$(nproc)" >/dev/null || make -C "$BUILD"
 }
