@@ -42,7 +42,8 @@ PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 	libcmocka-dev libssl-dev mariadb-server mariadb-client nginx-light
 	lighttpd apache2 libapache2-mod-fcgid spawn-fcgi curl python3 tmux
 	valgrind clang libclang-rt-14-dev procps psmisc wrk systemd jq strace
-	debhelper dpkg-dev fakeroot lintian mandoc nodejs"
+	debhelper dpkg-dev fakeroot lintian mandoc nodejs
+	librabbitmq-dev rabbitmq-server"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }

@@ -1,0 +1,15 @@
+# consume/: referd-consume, conversion events from an AMQP 0-9-1 queue
+# (SPEC.md section 12).
+sbin_PROGRAMS += referd-consume
+referd_consume_SOURCES = consume/consume.h consume/main.c consume/msg.c
+referd_consume_CPPFLAGS = $(AM_CPPFLAGS) $(MARIADB_CFLAGS) $(JSONC_CFLAGS) \
+	$(RABBITMQ_CFLAGS) -I$(top_srcdir)/consume
+referd_consume_LDADD = $(REFERD_LIBS) $(RABBITMQ_LIBS)
+
+# The test publisher of tests/e2e/queue.sh.
+noinst_PROGRAMS += tests/amqp_pub
+tests_amqp_pub_SOURCES = tests/amqp_pub.c
+tests_amqp_pub_CPPFLAGS = $(AM_CPPFLAGS) $(RABBITMQ_CFLAGS)
+tests_amqp_pub_LDADD = $(RABBITMQ_LIBS)
+
+EXTRA_DIST += etc/dev/parts/35-amqp.sh
