@@ -12,4 +12,4 @@ tests_amqp_pub_SOURCES = tests/amqp_pub.c
 tests_amqp_pub_CPPFLAGS = $(AM_CPPFLAGS) $(RABBITMQ_CFLAGS)
 tests_amqp_pub_LDADD = $(RABBITMQ_LIBS)
 
-EXTRA_DIST += etc/dev/parts/35-amqp.sh
+

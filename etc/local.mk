@@ -68,6 +68,6 @@ uninstall-local:
 EXTRA_DIST += \
 	etc/dev/lib.sh etc/dev/up etc/dev/down etc/dev/test etc/dev/console \
 	etc/dev/parts/25-webservers.sh etc/dev/parts/30-receiver.sh \
-	etc/dev/parts/40-dispatch.sh \
+	etc/dev/parts/35-amqp.sh etc/dev/parts/40-dispatch.sh \
 	etc/m4/.keep \
 	.ci/run
