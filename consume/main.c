@@ -435,17 +435,22 @@ run(struct consumer *cs)
  * vhost "/" written %2f.  Returns 0, or -1 with a message in "err".
  */
 static int
-url_parse(struct consumer *cs, const char *url, char *err, size_t errsz)
+url_parse(struct consumer *cs, const struct conf *c, char *err, size_t errsz)
 {
-	snprintf(cs->urlbuf, sizeof(cs->urlbuf), "%s", url);
+	char	 at[CONF_STR + 16];
+
+	snprintf(at, sizeof(at), "%s:%u", c->src_file[c->src[CK_AMQP_URL].file],
+	    c->src[CK_AMQP_URL].line);
+	snprintf(cs->urlbuf, sizeof(cs->urlbuf), "%s", c->amqp_url);
 	amqp_default_connection_info(&cs->url);
 	if (amqp_parse_url(cs->urlbuf, &cs->url) != AMQP_STATUS_OK) {
-		snprintf(err, errsz, "amqp_url: want amqp://user:password@"
-		    "host:port/vhost (the vhost / written %%2f)");
+		snprintf(err, errsz, "%s: amqp_url: want amqp://user:"
+		    "password@host:port/vhost (the vhost / written %%2f)", at);
 		return -1;
 	}
 	if (cs->url.ssl) {
-		snprintf(err, errsz, "amqp_url: amqps:// is not supported");
+		snprintf(err, errsz, "%s: amqp_url: amqps:// is not "
+		    "supported", at);
 		return -1;
 	}
 	return 0;
@@ -483,7 +488,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (conf_load_role(&conf, cfile, CONF_ROLE_CONSUME, err,
-	    sizeof(err)) == -1 || url_parse(&cs, conf.amqp_url, err,
+	    sizeof(err)) == -1 || url_parse(&cs, &conf, err,
 	    sizeof(err)) == -1) {
 		if (check) {
 			fprintf(stderr, "%s\n", err);
