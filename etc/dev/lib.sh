@@ -2,7 +2,8 @@
 #
 # Environment: REFERD_VAR (default <repo>/var/dev), REFERD_PORT (default
 # 8080; a stack uses REFERD_PORT to REFERD_PORT+9), REFERD_BUILD (default
-# <repo>/build), REFERD_REWARD_URL (point every reward type there).
+# <repo>/build), REFERD_REWARD_URL (point every reward type there),
+# REFERD_AMQP=1 (also a private RabbitMQ and referd-consume: parts/35-amqp.sh).
 
 set -eu
 # The daemons refuse to run as root outside the dev stack (README,
