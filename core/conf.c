@@ -104,6 +104,10 @@ const struct conf_key conf_keys[CK__MAX] = {
 	STR(CK_DISPATCH_PID_FILE, dispatch_pid_file),
 	NUM(CK_OUTBOX_RETENTION_DAYS, outbox_retention_days, 1, 36500),
 	NUM(CK_CONSOLE_REFRESH_MS, console_refresh_ms, 100, 3600000),
+	SECRET(CK_AMQP_URL, amqp_url, 0),	/* holds the broker password */
+	STR(CK_AMQP_QUEUE, amqp_queue),
+	NUM(CK_AMQP_PREFETCH, amqp_prefetch, 1, 65535),
+	STR(CK_AMQP_DEAD_LETTER, amqp_dead_letter),
 };
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CK__MAX,
     "config keys");
@@ -196,6 +200,10 @@ conf_defaults(struct conf *c)
 	c->dispatch_backoff_max_ms = DISPATCH_BACKOFF_MAX_MS;
 	c->outbox_retention_days = 30;
 	c->console_refresh_ms = 2000;
+	copy_str(c->amqp_queue, sizeof(c->amqp_queue), "referd.events");
+	c->amqp_prefetch = 64;
+	copy_str(c->amqp_dead_letter, sizeof(c->amqp_dead_letter),
+	    "referd.events.dead");
 	copy_str(c->landing_url, sizeof(c->landing_url),
 	    "http://127.0.0.1:8080/");
 	copy_str(c->base_url, sizeof(c->base_url), "http://127.0.0.1:8080");

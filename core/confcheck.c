@@ -45,6 +45,7 @@ static const struct role_def roles[CONF_ROLE__MAX] = {
 	    1, 1 },
 	[CONF_ROLE_CONSOLE] = { "referd-console", { 0 }, 0, 0 },
 	[CONF_ROLE_MIGRATE] = { "referd-migrate", { 0 }, 0, 0 },
+	[CONF_ROLE_CONSUME] = { "referd-consume", { CK_AMQP_URL }, 1, 0 },
 };
 _Static_assert(sizeof(roles) / sizeof(roles[0]) == CONF_ROLE__MAX,
     "roles");
@@ -231,6 +232,13 @@ check_required(const struct conf *c, enum conf_keyid k, char *err,
 		if (strlen(s) < 16) {
 			check_err(c, k, err, errsz, "missing or shorter than "
 			    "16 characters; make one with: %s", MAKE_APIKEY);
+			return -1;
+		}
+		return 0;
+	}
+	if (conf_keys[k].type == CT_STR) {
+		if (s[0] == '\0') {
+			check_err(c, k, err, errsz, "missing");
 			return -1;
 		}
 		return 0;

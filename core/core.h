@@ -514,6 +514,7 @@ enum conf_role {
 	CONF_ROLE_DISPATCH,
 	CONF_ROLE_CONSOLE,
 	CONF_ROLE_MIGRATE,
+	CONF_ROLE_CONSUME,
 	CONF_ROLE__MAX
 };
 
@@ -619,6 +620,11 @@ struct conf {
 	long	 outbox_retention_days;	/* delivered outbox rows kept */
 	/* console */
 	long	 console_refresh_ms;
+	/* message-queue consumer (referd-consume, SPEC 12) */
+	char	 amqp_url[CONF_STR];	/* amqp://user:pass@host:port/vhost */
+	char	 amqp_queue[CONF_STR];
+	long	 amqp_prefetch;		/* unacked deliveries at once */
+	char	 amqp_dead_letter[CONF_STR];	/* exchange, and its queue */
 	/* where each key came from, for messages (conf_parse) */
 	char	 src_file[2][CONF_STR];	/* the file, its secrets_file */
 	struct conf_src src[CONF_KEYS];	/* by key, first setting */
@@ -711,6 +717,10 @@ enum conf_keyid {
 	CK_DISPATCH_PID_FILE,
 	CK_OUTBOX_RETENTION_DAYS,
 	CK_CONSOLE_REFRESH_MS,
+	CK_AMQP_URL,
+	CK_AMQP_QUEUE,
+	CK_AMQP_PREFETCH,
+	CK_AMQP_DEAD_LETTER,
 	CK__MAX
 };
 

@@ -7,10 +7,12 @@ dist_pkgdata_DATA = etc/disposable_domains.txt
 # build.  Their directory comes from configure (systemd.pc, or
 # --with-systemdsystemunitdir).
 systemdsystemunit_DATA = etc/systemd/referd-fcgi.socket \
-	etc/systemd/referd-fcgi.service etc/systemd/referd-dispatch.service
+	etc/systemd/referd-fcgi.service etc/systemd/referd-dispatch.service \
+	etc/systemd/referd-consume.service
 CLEANFILES += $(systemdsystemunit_DATA)
 EXTRA_DIST += etc/systemd/referd-fcgi.socket.in \
-	etc/systemd/referd-fcgi.service.in etc/systemd/referd-dispatch.service.in
+	etc/systemd/referd-fcgi.service.in etc/systemd/referd-dispatch.service.in \
+	etc/systemd/referd-consume.service.in
 # Only these names: SystemCallFilter=@system-service stays as it is.
 referd_subst = sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
@@ -22,6 +24,9 @@ etc/systemd/referd-fcgi.service: $(srcdir)/etc/systemd/referd-fcgi.service.in Ma
 	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
 	$(referd_subst) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
 etc/systemd/referd-dispatch.service: $(srcdir)/etc/systemd/referd-dispatch.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
+	$(referd_subst) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
+etc/systemd/referd-consume.service: $(srcdir)/etc/systemd/referd-consume.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
 	$(referd_subst) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
 
@@ -76,6 +81,6 @@ uninstall-local:
 EXTRA_DIST += \
 	etc/dev/lib.sh etc/dev/up etc/dev/down etc/dev/test etc/dev/console \
 	etc/dev/parts/25-webservers.sh etc/dev/parts/30-receiver.sh \
-	etc/dev/parts/40-dispatch.sh \
+	etc/dev/parts/35-amqp.sh etc/dev/parts/40-dispatch.sh \
 	etc/m4/.keep \
 	.ci/run

@@ -505,6 +505,7 @@ test_roles(void **state)
 		{ CONF_ROLE_DISPATCH, 0 },
 		{ CONF_ROLE_CONSOLE, 1 },
 		{ CONF_ROLE_MIGRATE, 1 },
+		{ CONF_ROLE_CONSUME, 0 },	/* amqp_url */
 	};
 	size_t	 i;
 
@@ -516,6 +517,14 @@ test_roles(void **state)
 			fail_msg("role %s: %d \"%s\"",
 			    conf_role_name(only_db[i].role), rc, err);
 	}
+	/* consume: amqp_url and nothing else. */
+	assert_int_equal(parse("db_socket = /run/mysqld/mysqld.sock\n"
+	    "amqp_url = amqp://u:p@127.0.0.1:5672/%2f\n"), 0);
+	assert_int_equal(conf_check_role(c, CONF_ROLE_CONSUME, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->amqp_prefetch, 64);
+	assert_string_equal(c->amqp_queue, "referd.events");
+	assert_string_equal(c->amqp_dead_letter, "referd.events.dead");
 	/* fcgi: the API keys and webhook_secret, not outbound_secret. */
 	assert_int_equal(parse("api_key = " GOOD_API "\n"
 	    "admin_api_key = " GOOD_ADMIN "\n"

@@ -2,7 +2,8 @@
 #
 # Environment: REFERD_VAR (default <repo>/var/dev), REFERD_PORT (default
 # 8080; a stack uses REFERD_PORT to REFERD_PORT+9), REFERD_BUILD (default
-# <repo>/build), REFERD_REWARD_URL (point every reward type there).
+# <repo>/build), REFERD_REWARD_URL (point every reward type there),
+# REFERD_AMQP=1 (also a private RabbitMQ and referd-consume: parts/35-amqp.sh).
 
 set -eu
 # The daemons refuse to run as root outside the dev stack (README,
@@ -42,7 +43,8 @@ PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
 	libcmocka-dev libssl-dev mariadb-server mariadb-client nginx-light
 	lighttpd apache2 libapache2-mod-fcgid spawn-fcgi curl python3 tmux
 	valgrind clang libclang-rt-14-dev procps psmisc wrk systemd jq strace
-	debhelper dpkg-dev fakeroot lintian mandoc nodejs"
+	debhelper dpkg-dev fakeroot lintian mandoc nodejs
+	librabbitmq-dev rabbitmq-server"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
