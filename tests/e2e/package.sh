@@ -130,13 +130,15 @@ done
 is "/run/referd made at installation (tmpfiles.d): 750 referd:referd" "$(mode /run/referd)" "750 referd:referd"
 is "the units name the package's paths" \
     "$(grep -h '^ExecStart=' /lib/systemd/system/referd-*.service | sort | tr '\n' ' ')" \
-    "ExecStart=/usr/sbin/referd-dispatch -f -c /etc/referd/referd.conf ExecStart=/usr/sbin/referd-fcgi -f -c /etc/referd/referd.conf "
+    "ExecStart=/usr/sbin/referd-consume -c /etc/referd/referd.conf ExecStart=/usr/sbin/referd-dispatch -f -c /etc/referd/referd.conf ExecStart=/usr/sbin/referd-fcgi -f -c /etc/referd/referd.conf "
+is "referd-consume.service: LimitCORE=0, RestartPreventExitStatus=78" \
+    "$(grep -chxE 'LimitCORE=0|RestartPreventExitStatus=78' /lib/systemd/system/referd-consume.service)" 2
 is "both services: LimitCORE=0, RestartPreventExitStatus=78, LogsDirectory=referd, RuntimeDirectory=referd" \
     "$(grep -chxE 'LimitCORE=0|RestartPreventExitStatus=78|LogsDirectory=referd|RuntimeDirectory=referd' \
         /lib/systemd/system/referd-fcgi.service /lib/systemd/system/referd-dispatch.service | tr '\n' ' ')" "4 4 "
 is "nothing enabled by the installation" \
     "$(ls /etc/systemd/system/*.wants/ 2>/dev/null | grep -c '^referd')" 0
-for p in referd-fcgi.8 referd-dispatch.8 referd-console.8 referd-migrate.8 referd.conf.5; do
+for p in referd-fcgi.8 referd-dispatch.8 referd-console.8 referd-migrate.8 referd-consume.8 referd.conf.5; do
 	s=${p##*.}
 	if command -v man >/dev/null; then
 		is "man -w ${p%.*}($s)" "$(man -w "$s" "${p%.*}" 2>&1)" "/usr/share/man/man$s/$p.gz"
