@@ -308,6 +308,25 @@ struct app {
 	uint64_t	 rid_seq;
 };
 
+enum auth {
+	AUTH_NONE,
+	AUTH_API,		/* api_key (or admin_api_key) */
+	AUTH_ADMIN,		/* admin_api_key only */
+	AUTH_WEBHOOK,		/* Standard Webhooks signature */
+	AUTH_STRIPE,		/* Stripe-Signature, stripe_webhook_secret */
+	AUTH_SHOPIFY,		/* X-Shopify-Hmac-Sha256, its secret */
+};
+
+
+/* auth.c */
+int		 auth_check(struct app *, enum auth, const char *hdr,
+		    struct http_resp *, char cred[MAX_CREDENTIAL + 1]);
+int		 webhook_check(struct app *, const struct http_req *,
+		    struct http_resp *);
+int		 intake_on(struct app *, enum auth, struct http_resp *);
+int		 intake_check(struct app *, enum auth, const struct http_req *,
+		    struct input *, struct http_resp *);
+
 /* http.c */
 enum method	 method_parse(const char *);
 const char	*route_name(enum route);

@@ -4,6 +4,7 @@ sbin_PROGRAMS += referd-fcgi
 FCGI_SOURCES = \
 	fcgi/fcgi.h \
 	fcgi/app.c \
+	fcgi/auth.c \
 	fcgi/body.c \
 	fcgi/clicks.c \
 	fcgi/codecache.c \
