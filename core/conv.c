@@ -258,18 +258,21 @@ conv_reward_decide(const struct conv_reward_facts *f, int64_t now)
  * Decides what voiding a rewarded referral does with one reward, from
  * the state of its grant's outbox row: a grant never attempted, or whose
  * attempts all had an answer that was not 2xx, is cancelled and never
- * sent (nothing to revoke); one in flight, or whose last attempt has no
- * known outcome (timeout: it may have arrived), gets a revocation that
- * waits for it; a delivered grant (or one purged after delivery) is
- * revoked; a dead or cancelled one needs nothing.
+ * sent (nothing to revoke); one in flight, or that "may_have_arrived"
+ * (any attempt without an HTTP answer: a timeout, a reset, a request a
+ * dispatcher gave back or died in, whatever came after it, and whatever
+ * "attempts" says, since a given-back attempt is not counted) gets a
+ * revocation that waits for it; a delivered grant (or one purged after
+ * delivery) is revoked; a dead or cancelled one needs nothing.
  */
 enum conv_revoke
 conv_revoke_plan(enum outbox_state grant, int64_t attempts,
-    int outcome_unknown)
+    int may_have_arrived)
 {
 	switch (grant) {
 	case OB_PENDING:
-		return attempts > 0 && outcome_unknown ? CONV_REVOKE_AFTER :
+		(void)attempts;
+		return may_have_arrived ? CONV_REVOKE_AFTER :
 		    CONV_REVOKE_CANCEL;
 	case OB_INFLIGHT:
 		return CONV_REVOKE_AFTER;

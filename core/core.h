@@ -364,7 +364,7 @@ enum conv_revoke {
 struct conv_reward_verdict conv_reward_decide(const struct conv_reward_facts *,
 		    int64_t now);
 enum conv_revoke conv_revoke_plan(enum outbox_state grant, int64_t attempts,
-		    int outcome_unknown);
+		    int may_have_arrived);
 const char	*outbox_state_name(enum outbox_state);
 int		 outbox_state_parse(const char *, enum outbox_state *);
 enum conv_kind	 conv_kind(const struct conf *, const char *type);

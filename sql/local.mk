@@ -28,4 +28,5 @@ dist_migrations_DATA = sql/migrations/001_initial.sql \
 	sql/migrations/007_signup_counters.sql \
 	sql/migrations/008_event_time.sql \
 	sql/migrations/009_outbox_purge.sql \
-	sql/migrations/010_intake_order.sql
+	sql/migrations/010_intake_order.sql \
+	sql/migrations/011_outbox_maybe_sent.sql

@@ -195,7 +195,9 @@ static const char *const stmts[STMT__MAX] = {
 	/* The batch forms: 12 or 13 ids each (DB_MAX_PARAMS is 16). */
 #define IDS12 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	[STMT_OUTBOX_CLAIM_MARK_N] =
-	    "UPDATE outbox SET status = 'inflight', lease_owner = ?, "
+	    /* maybe_sent first: it reads the status before this UPDATE. */
+	    "UPDATE outbox SET maybe_sent = maybe_sent OR status = 'inflight', "
+	    "status = 'inflight', lease_owner = ?, "
 	    "lease_until = FROM_UNIXTIME(?), attempts = attempts + 1 "
 	    "WHERE id IN (" IDS12 ") AND ((status = 'pending' AND "
 	    "next_attempt_at <= FROM_UNIXTIME(?)) OR (status = 'inflight' AND "
@@ -212,16 +214,19 @@ static const char *const stmts[STMT__MAX] = {
 #undef IDS12
 	[STMT_OUTBOX_RETRY] =
 	    "UPDATE outbox SET status = 'pending', last_status = ?, "
+	    "maybe_sent = maybe_sent OR last_status IS NULL, "
 	    "last_error = ?, next_attempt_at = FROM_UNIXTIME(?), "
 	    "lease_owner = NULL, lease_until = NULL "
 	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
 	[STMT_OUTBOX_DEAD] =
 	    "UPDATE outbox SET status = 'dead', last_status = ?, "
+	    "maybe_sent = maybe_sent OR last_status IS NULL, "
 	    "last_error = ?, lease_owner = NULL, lease_until = NULL "
 	    "WHERE id = ? AND status = 'inflight' AND lease_owner = ?",
 	[STMT_OUTBOX_RELEASE] =
 	    "UPDATE outbox SET status = 'pending', lease_owner = NULL, "
-	    "lease_until = NULL, attempts = GREATEST(attempts, 1) - 1 "
+	    "lease_until = NULL, attempts = GREATEST(attempts, 1) - 1, "
+	    "maybe_sent = 1 "
 	    "WHERE status = 'inflight' AND lease_owner = ?",
 	[STMT_OUTBOX_REQUEUE] =
 	    "UPDATE outbox SET status = 'pending', attempts = 0, "
@@ -245,7 +250,8 @@ static const char *const stmts[STMT__MAX] = {
 	    "delivered_at >= DATE(FROM_UNIXTIME(?)))",
 	/* Voiding a rewarded referral: its grant's row, read to decide. */
 	[STMT_OUTBOX_GRANT_LOCK] =
-	    "SELECT id, status, attempts, last_status IS NULL FROM outbox "
+	    "SELECT id, status, attempts, "
+	    "maybe_sent OR (attempts > 0 AND last_status IS NULL) FROM outbox "
 	    "WHERE idempotency_key = ? FOR UPDATE",
 	[STMT_OUTBOX_CANCEL] =
 	    "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, "
