@@ -176,6 +176,7 @@ preflight() {
 make_wrun() {
 	mkdir -p "$RUN" "$VAR/log"
 	[ "$WRUN" = "$RUN" ] && return 0
+	[ -d "$WRUN" ] || WRUN_CREATED=1
 	mkdir -p "$WRUN"
 	chmod 755 "$(dirname "$WRUN")"
 	chgrp www-data "$WRUN"
@@ -225,6 +226,11 @@ up_exit() {
 		*) stop_pidfile "$e" 15 ;;
 		esac
 	done
+	# A directory under /run that this run made goes too (lib.sh, WRUN).
+	if [ "${WRUN_CREATED:-0}" = 1 ]; then
+		rm -rf "$WRUN"
+		rmdir "$(dirname "$WRUN")" 2>/dev/null || true
+	fi
 	exit $rc
 }
 

@@ -58,6 +58,10 @@ like "MariaDB, referd-fcgi, nginx and lighttpd had been started first" \
     "$(grep -c '^==> starting \(MariaDB\|referd-fcgi\|nginx\|lighttpd\)' "$T/up2.out")" '^4$'
 sleep 1
 is "nothing of that run is left running" "$(left)" ""
+if [ "$(id -u)" = 0 ]; then
+	check "nor its directory under /run/referd-dev" \
+	    test ! -e "/run/referd-dev/$(printf '%s' "$V" | sha256sum | cut -c1-16)"
+fi
 check "nginx's port is free again" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$P) 2>/dev/null"
 check "lighttpd's port is free again" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$((P + 3))) 2>/dev/null"
 
