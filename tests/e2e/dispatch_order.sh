@@ -70,15 +70,42 @@ is "dead: voiding writes no revocation, cancels nothing" \
     "$(count "w.referral_id = $r9 AND o.event = 'reward.revoked'")/$(count "w.referral_id = $r9 AND o.status = 'cancelled'")" 0/0
 is "dead: a dead grant of a revoked reward cannot be requeued" \
     "$("$SEED" -c "$C" requeue "$(sql "SELECT o.id FROM outbox o JOIN referral_rewards w ON w.id = o.reward_id WHERE w.referral_id = $r9 LIMIT 1")")" noop
+
+# --- a grant that may have arrived: the receiver applied it but its answer
+# was lost (timeout), then it was refused: voiding it must not cancel it
+# (it was applied) but revoke it after it.  CI's fault suite found this
+# (a grant cancelled after a lost answer and a 503: applied, never revoked).
+stop_daemon "$D" 15
+C2=$(conf order2 "dispatch_backoff_ms = 300" "dispatch_backoff_max_ms = 1000" \
+    "dispatch_max_attempts = 30" "dispatch_timeout_ms = 1000" \
+    "dispatch_poll_ms = 50")
+recv_ctl "$P5" '{"always": "hang", "hang_seconds": 2, "hang_applies": true, "fault_prefix": "reward-"}'
+daemon "$C2"; D=$LASTPID
+"$SEED" -c "$C2" -b 3300000 rewarded 1 >"$T/ids10" || die "seeding failed"
+r10=$(cat "$T/ids10")
+W="w.referral_id = $r10"
+wait_for "[ \"\$(count \"$W AND o.event = 'reward.issued' AND o.maybe_sent = 1\")\" = 2 ]" 20
+ok $? "lost answers: both grants applied, their answers timed out (maybe_sent)"
+recv_ctl "$P5" '{"always": "503", "fault_prefix": "reward-"}'
+wait_for "[ \"\$(count \"$W AND o.event = 'reward.issued' AND o.status = 'pending' AND o.last_status = 503\")\" = 2 ]" 20
+ok $? "lost answers: then both refused with 503"
+void "$r10"
+is "lost answers: voiding cancels neither grant" "$(count "$W AND o.status = 'cancelled'")" 0
+is "lost answers: and writes a revocation to follow each" \
+    "$(count "$W AND o.event = 'reward.revoked' AND o.after_id IS NOT NULL")" 2
+
 recv_ctl "$P5" '{"always": null, "fault_prefix": null}'
+wait_settled 20
+is "lost answers: grants delivered (applied once), then their revocations" \
+    "$(count "$W AND o.status = 'delivered'")" 4
 stop_daemon "$D" 15
 ok $? "the dispatcher stops on TERM"
 
 # --- the order, as the receiver saw it
 python3 "$top/tests/lib/order_audit.py" "$T/recv-$P5.log" >"$T/order.out" 2>&1
 ok $? "order: $(head -1 "$T/order.out")" "$(tail -n +2 "$T/order.out" | tr '\n' ';')"
-is "order: 4 + 2 revocations applied, none for a cancelled or dead grant" \
-    "$(sed -n 's/.*revocations=\([0-9]*\).*/\1/p' "$T/order.out")" 6
+is "order: 4 + 2 + 2 revocations applied, none for a cancelled or dead grant" \
+    "$(sed -n 's/.*revocations=\([0-9]*\).*/\1/p' "$T/order.out")" 8
 printf '# figures: %s cancelled=%s\n' "$(head -1 "$T/order.out")" \
     "$(sql "SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'")"
 
