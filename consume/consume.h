@@ -18,6 +18,5 @@
 /* msg.c */
 int		 msg_event(const char *body, size_t len, struct event_in *,
 		    char *why, size_t whysz);
-int		 msg_time_valid(const char *s);
 
 #endif

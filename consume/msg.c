@@ -46,59 +46,6 @@ static const struct field fields[] = {
 
 #undef EV
 
-/*
- * Returns 1 if "s" is an RFC 3339 date-time ("2025-01-31T12:00:00Z",
- * "...00.123+01:00"), else 0; the shape and field ranges only, as the
- * API checks it.
- */
-int
-msg_time_valid(const char *s)
-{
-	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd";
-	size_t			 i;
-	int			 mo, d, h, mi, se;
-
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    (shape[i] == 'T' ? s[i] != 'T' && s[i] != 't' :
-		    s[i] != shape[i]))
-			return 0;
-	mo = (s[5] - '0') * 10 + s[6] - '0';
-	d = (s[8] - '0') * 10 + s[9] - '0';
-	h = (s[11] - '0') * 10 + s[12] - '0';
-	mi = (s[14] - '0') * 10 + s[15] - '0';
-	se = (s[17] - '0') * 10 + s[18] - '0';
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
-		return 0;
-	s += i;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return 0;
-		for (i = 0; *s >= '0' && *s <= '9'; s++)
-			if (++i > 9)
-				return 0;
-	}
-	if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
-		return 1;
-	return (*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '2' &&
-	    s[2] >= '0' && s[2] <= '9' && s[3] == ':' && s[4] >= '0' &&
-	    s[4] <= '5' && s[5] >= '0' && s[5] <= '9' && s[6] == '\0';
-}
-
-/* Printable ASCII without spaces, not empty (fcgi/http.c's token_valid). */
-static int
-token_ok(const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return len > 0;
-}
-
 /* Reads a positive int64 from a JSON integer or a string of digits. */
 static int
 json_id(json_object *v, int64_t *out)
@@ -174,12 +121,12 @@ field_take(const struct field *f, json_object *v, struct event_in *ev,
 			goto copy;
 		break;
 	case FT_TIME:
-		if (msg_time_valid(s))
+		if (time_rfc3339_valid(s))
 			return 0;
 		code = "invalid_time";
 		break;
 	case FT_TOKEN:
-		if (token_ok(s, len))
+		if (token_valid(s, len))
 			goto copy;
 		break;
 	default:

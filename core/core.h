@@ -776,6 +776,8 @@ int		 b64_decode(const char *in, size_t len, unsigned char *out,
 int		 hex_encode(const unsigned char *in, size_t len, char *out,
 		    size_t outsz);
 int		 sha256_hex(const void *in, size_t len, char out[65]);
+int		 token_valid(const char *s, size_t len);
+int		 time_rfc3339_valid(const char *s);
 
 /*
  * SQL script splitting (sqlsplit.c): the statements of a migration file.

@@ -254,3 +254,59 @@ sha256_hex(const void *in, size_t len, char out[65])
 out:
 	return rc;
 }
+
+/* Whether "s" (len bytes) is printable ASCII without spaces, not empty. */
+int
+token_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return len > 0;
+}
+
+/*
+ * Returns 1 if "s" is an RFC 3339 date-time such as
+ * "2025-01-31T12:00:00Z" or "2025-01-31T12:00:00.123+01:00", else 0.
+ * Only the shape and the field ranges are checked.
+ */
+int
+time_rfc3339_valid(const char *s)
+{
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t			 i;
+	int			 mo, d, h, mi, se;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    (shape[i] == 'T' ? s[i] != 'T' && s[i] != 't' :
+		    s[i] != shape[i]))
+			return 0;
+	}
+	mo = (s[5] - '0') * 10 + s[6] - '0';
+	d = (s[8] - '0') * 10 + s[9] - '0';
+	h = (s[11] - '0') * 10 + s[12] - '0';
+	mi = (s[14] - '0') * 10 + s[15] - '0';
+	se = (s[17] - '0') * 10 + s[18] - '0';
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    se > 60)
+		return 0;
+	s += i;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		for (i = 0; *s >= '0' && *s <= '9'; s++)
+			if (++i > 9)
+				return 0;
+	}
+	if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+		return 1;
+	if ((*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '2' &&
+	    s[2] >= '0' && s[2] <= '9' && s[3] == ':' && s[4] >= '0' &&
+	    s[4] <= '5' && s[5] >= '0' && s[5] <= '9' && s[6] == '\0')
+		return 1;
+	return 0;
+}

@@ -340,7 +340,6 @@ int		 json_media_type(const char *);
 int		 http_head(const struct http_resp *, char *buf, size_t sz,
 		    size_t bodysz);
 const char	*http_body(struct http_resp *, size_t *);
-int		 token_valid(const char *, size_t);
 int		 header_value_safe(const char *);
 int		 cookie_name_valid(const char *);
 
@@ -348,7 +347,6 @@ int		 cookie_name_valid(const char *);
 json_object	*body_parse(const struct http_req *, struct http_resp *);
 int		 body_validate(enum body_kind, json_object *, struct input *,
 		    struct http_resp *);
-int		 time_rfc3339_valid(const char *);
 
 /* handlers.c */
 extern const struct data_ops data_ops_db;

@@ -294,18 +294,6 @@ route_find(const char *path, size_t len, enum method m, const char **seg,
 	return ROUTE__MAX;
 }
 
-/* Whether "s" (len bytes) is printable ASCII without spaces, not empty. */
-int
-token_valid(const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return len > 0;
-}
-
 /*
  * Returns 1 if "s" can go into a response header as is: non-empty,
  * printable ASCII, no space.  Else 0.

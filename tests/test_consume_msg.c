@@ -102,12 +102,12 @@ static void
 test_time(void **state)
 {
 	(void)state;
-	assert_true(msg_time_valid("2025-01-31T12:00:00Z"));
-	assert_true(msg_time_valid("2025-01-31t12:00:00.123456789-05:30"));
-	assert_false(msg_time_valid("2025-13-31T12:00:00Z"));
-	assert_false(msg_time_valid("2025-01-31T12:00:00.1234567890Z"));
-	assert_false(msg_time_valid("2025-01-31T12:00:00"));
-	assert_false(msg_time_valid("2025-01-31"));
+	assert_true(time_rfc3339_valid("2025-01-31T12:00:00Z"));
+	assert_true(time_rfc3339_valid("2025-01-31t12:00:00.123456789-05:30"));
+	assert_false(time_rfc3339_valid("2025-13-31T12:00:00Z"));
+	assert_false(time_rfc3339_valid("2025-01-31T12:00:00.1234567890Z"));
+	assert_false(time_rfc3339_valid("2025-01-31T12:00:00"));
+	assert_false(time_rfc3339_valid("2025-01-31"));
 }
 
 int
