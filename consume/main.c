@@ -489,23 +489,12 @@ main(int argc, char *argv[])
 	}
 	if (conf_load_role(&conf, cfile, CONF_ROLE_CONSUME, err,
 	    sizeof(err)) == -1 || url_parse(&cs, &conf, err,
-	    sizeof(err)) == -1) {
-		if (check) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		log_fatal("%s", err);
-		return EX_CONFIG;
-	}
+	    sizeof(err)) == -1)
+		return log_config_error(check, err);
 	if (conf.amqp_queue[0] == '\0' || conf.amqp_dead_letter[0] == '\0') {
 		snprintf(err, sizeof(err), "%s: amqp_queue and "
 		    "amqp_dead_letter must not be empty", cfile);
-		if (check) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		log_fatal("%s", err);
-		return EX_CONFIG;
+		return log_config_error(check, err);
 	}
 	if (check) {
 		printf("referd-consume: %s: configuration ok\n", cfile);

@@ -329,14 +329,8 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (conf_load_role(&conf, cfile, CONF_ROLE_DISPATCH, err,
-	    sizeof(err)) == -1) {
-		if (check) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		log_fatal("%s", err);
-		return EX_CONFIG;
-	}
+	    sizeof(err)) == -1)
+		return log_config_error(check, err);
 	if (check) {
 		printf("referd-dispatch: %s: configuration ok\n", cfile);
 		return 0;

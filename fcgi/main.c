@@ -434,14 +434,8 @@ main(int argc, char *argv[])
 		log_fatal("%s", err);
 		return 1;
 	}
-	if (load(err, sizeof(err)) == -1) {
-		if (check) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		log_fatal("%s", err);
-		return EX_CONFIG;
-	}
+	if (load(err, sizeof(err)) == -1)
+		return log_config_error(check, err);
 	if (!check && proc_priv_plan(conf.user, &pu, err, sizeof(err)) == -1) {
 		log_fatal("%s: %s", cfile, err);
 		return EX_CONFIG;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sysexits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -253,6 +254,23 @@ fn(const char *fmt, ...)						\
 LOG_FN(log_err, LOG_SEV_ERR)
 LOG_FN(log_warn, LOG_SEV_WARN)
 LOG_FN(log_info, LOG_SEV_INFO)
+
+/*
+ * A configuration error "err" found at start: with -t ("check") it goes
+ * to the standard error and the status is 1 (SPEC 15); otherwise it is a
+ * reason not to start (log_fatal) and the status is EX_CONFIG (78), which
+ * the units' RestartPreventExitStatus= stops a restart loop on.
+ */
+int
+log_config_error(int check, const char *err)
+{
+	if (check) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	log_fatal("%s", err);
+	return EX_CONFIG;
+}
 
 /*
  * A reason not to start: an error in the log, and "prog: message" on the

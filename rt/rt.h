@@ -72,6 +72,7 @@ void		 log_warn(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 void		 log_info(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
+int		 log_config_error(int check, const char *err);
 void		 log_fatal(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 FILE		*log_stream(enum log_sev);
